@@ -1,0 +1,9 @@
+// The packer's subcommands; each lives in its own cmd_*.cc.
+#pragma once
+#include "common/cli.h"
+
+namespace airlock::packer {
+Command keygen_command();
+Command pack_command();
+Command check_command();
+}  // namespace airlock::packer

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs airlock's build and test dependencies from Debian packages.
+# Idempotent and non-interactive: does nothing when all are present.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config file
+  libsodium-dev libarchive-dev libzstd-dev nettle-dev libcli11-dev catch2 nlohmann-json3-dev
+  # static link of the unpacker: libarchive.a's dependencies
+  libacl1-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev libicu-dev
+  # interop and end-to-end tests: the standard tools a security officer uses
+  age minisign zstd tar binutils util-linux python3 python3-jsonschema zip unzip
+  # benchmarks
+  hyperfine time
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

@@ -1,0 +1,12 @@
+// The unpacker's subcommands; each lives in its own cmd_*.cc.
+#pragma once
+#include "common/cli.h"
+
+namespace airlock::unpacker {
+Command keygen_command();
+Command verify_command();
+Command list_command();
+Command unpack_command();
+Command decrypt_command();
+Command audit_verify_command();
+}  // namespace airlock::unpacker
