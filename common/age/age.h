@@ -54,6 +54,7 @@ class X25519Identity {
   // "AGE-SECRET-KEY-1..." (uppercase Bech32). Throws AgeError(kKey).
   static X25519Identity parse(std::string_view s);
   std::string encode() const;  // kept in guarded memory by callers that can
+  SecureBytes encode_secure() const;  // the same, in guarded memory
   X25519Recipient recipient() const;
   const SecureBytes& secret() const { return secret_; }
 
@@ -66,6 +67,7 @@ class X25519Identity {
 std::vector<X25519Identity> parse_identity_file(std::string_view text, const std::string& path);
 // The file age-keygen writes: created/public-key comments, then the key.
 std::string format_identity_file(const X25519Identity& id);
+SecureBytes format_identity_file_secure(const X25519Identity& id);
 // A recipients file: one age1... per line, comments and blanks ignored.
 std::vector<X25519Recipient> parse_recipients_file(std::string_view text, const std::string& path);
 
@@ -100,11 +102,23 @@ class Encryptor : public Writer {
 // authenticated plaintext chunk by chunk. Armored input is detected and
 // decoded. read() throws AgeError(kPayload) on a bad or truncated chunk and
 // on data after the final chunk.
+struct DecryptSummary {
+  bool armored = false;
+  std::vector<std::string> stanza_types;  // of the header, in order
+  uint64_t plaintext_bytes = 0;           // released so far
+};
+
 class Decryptor : public Reader {
  public:
-  Decryptor(Reader& in, const DecryptKeys& keys);
+  // threads: how many threads open payload chunks (0: up to 2, as the
+  // machine allows).
+  Decryptor(Reader& in, const DecryptKeys& keys, unsigned threads = 0);
   ~Decryptor() override;
   size_t read(std::span<uint8_t> buf) override;
+  // Writes all remaining plaintext to `out` without an extra copy (does not
+  // finish `out`); returns the byte count. Throws like read().
+  uint64_t copy_to(Writer& out);
+  const DecryptSummary& summary() const;
   std::string name() const override;
 
  private:
