@@ -10,8 +10,9 @@ Command list_command() {
           [](CLI::App& app) -> std::function<int()> {
             auto o = std::make_shared<ListOptions>();
             app.add_option("-p,--public-key", o->public_keys, "Trusted minisign public key (.pub); may repeat")
-                ->required();
-            app.add_option("-i,--identity", o->identities, "age identity file (may repeat)");
+                ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+                ->expected(1)->allow_extra_args(false);
+            app.add_option("-i,--identity", o->identities, "age identity file (may repeat)")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
             app.add_option("--passphrase-file", o->passphrase_file, "File whose first line is the passphrase");
             app.add_option("BUNDLE", o->bundle, "NAME.sealed (or NAME.sealed.001 for volumes)")->required();
             app.add_flag("--sbom", o->sbom, "Print airlock/sbom.cdx.json from the payload instead of the file list");

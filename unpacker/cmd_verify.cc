@@ -21,7 +21,8 @@ Command verify_command() {
             };
             auto o = std::make_shared<Opts>();
             app.add_option("-p,--public-key", o->keys, "Trusted minisign public key (.pub); may repeat")
-                ->required();
+                ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+                ->expected(1)->allow_extra_args(false);
             app.add_option("BUNDLE", o->bundle, "NAME.sealed (or NAME.sealed.001 for volumes)")->required();
             app.add_option("--audit-log", o->audit, "Audit log (default $AIRLOCK_AUDIT_LOG or ~/.local/state/airlock/audit.jsonl)");
             o->out.add_to(app);

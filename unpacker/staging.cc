@@ -144,6 +144,11 @@ Staging::~Staging() {
 }
 
 void Staging::commit() {
+  // The staging directory was private (0700) while filling; DEST gets the
+  // usual mode under the caller's umask.
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  if (::fchmod(fd_.get(), 0777 & ~mask) != 0) throw_errno("cannot set mode", path_);
   // RENAME_NOREPLACE: if DEST appeared meanwhile, refuse rather than
   // replace it.
   if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, dest_.c_str(), RENAME_NOREPLACE) != 0) {
