@@ -16,9 +16,14 @@ class AuditTrail {
   AuditTrail(std::string log_flag, std::string bundle_path)
       : path_(audit_log_path(log_flag)), bundle_(std::move(bundle_path)) {}
 
-  void set_bundle(const VerifiedBundle* vb) { vb_ = vb; }
+  // Copies the bundle's identity: records written while an error unwinds
+  // must not refer to the (destroyed) VerifiedBundle.
+  void set_bundle(const VerifiedBundle* vb) { id_ = audit_event(vb, "", "", ""); }
   void record(const std::string& event, const std::string& outcome, const std::string& detail) {
-    AuditEvent ev = audit_event(vb_, event, outcome, detail);
+    AuditEvent ev = id_;
+    ev.event = event;
+    ev.outcome = outcome;
+    ev.detail = detail;
     ev.extra["bundle"] = bundle_;
     if (!dest_.empty()) ev.extra["dest"] = dest_;
     audit_append(path_, ev);
@@ -34,7 +39,7 @@ class AuditTrail {
 
  private:
   std::string path_, bundle_, dest_;
-  const VerifiedBundle* vb_ = nullptr;
+  AuditEvent id_;
 };
 
 }  // namespace airlock::unpacker

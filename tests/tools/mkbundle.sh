@@ -70,7 +70,7 @@ else
       -C "$T/m" -rf "$T/payload.tar" airlock/manifest.json
 fi
 CONTENT_BYTES=$(stat -c %s "$T/payload.tar")
-CONTENT_FILES=$(tar -tf "$T/payload.tar" | wc -l)
+CONTENT_FILES=$(tar -tf "$T/payload.tar" 2>/dev/null | wc -l)
 
 # 2. zstd, then age to the recipients. A bomb is a tar header followed by
 #    gigabytes of zeros streamed straight into zstd (a few KiB compressed).
