@@ -5,12 +5,14 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "common/error.h"
+#include "common/io.h"
 #include "common/secure.h"
 
 namespace airlock::minisign {
@@ -48,20 +50,33 @@ struct PublicKey {
   std::string file_text() const;  // "untrusted comment: minisign public key XXXX\n<b64>\n"
 };
 
+// scrypt work factors for encrypting a secret key. The defaults are
+// minisign's; smaller ones still make files minisign reads (it takes the
+// factors from the file), which keeps tests fast.
+struct ScryptLimits {
+  uint64_t opslimit = 33'554'432;
+  uint64_t memlimit = 1'073'741'824;
+};
+
 class SecretKey {
  public:
   static SecretKey generate();
-  // Parses a .key file. Encrypted keys (kdf "Sc") need `passphrase`;
-  // unencrypted ones ("\0\0") must not be given one... but it is ignored.
+  // Parses a .key file. Encrypted keys (kdf "Sc") need `passphrase`
+  // (kPassphrase without one, or with a wrong one); for unencrypted ones
+  // ("\0\0", as `minisign -G -W` writes) it is ignored.
   static SecretKey parse(std::string_view text, const SecureBytes* passphrase, const std::string& name = "secret key");
-  static bool is_encrypted(std::string_view text);
-  // Serialises; with a passphrase the key is scrypt-encrypted as minisign
-  // does (opslimit 33554432, memlimit 1073741824).
-  std::string file_text(const SecureBytes* passphrase) const;
+  // Reads and parses a key file; the text stays in guarded memory.
+  static SecretKey load(const std::string& path, const SecureBytes* passphrase);
+  // Whether a key file's text is encrypted (throws kKeyFormat if malformed).
+  static bool is_encrypted(std::string_view text, const std::string& name = "secret key");
+  // Serialises to the two-line .key text, in guarded memory. With a
+  // passphrase the key is scrypt-encrypted as minisign does; without, it is
+  // written unencrypted (kdf "\0\0") with its checksum.
+  SecureBytes file_text(const SecureBytes* passphrase, ScryptLimits limits = {}) const;
   PublicKey public_key() const;
   const KeyId& key_id() const { return key_id_; }
 
-  friend class Signer;
+  // Ed25519 secret key (seed || public key), 64 bytes.
   const SecureBytes& ed25519_secret() const { return sk_; }
 
  private:
@@ -94,5 +109,8 @@ Signature sign_prehashed(const SecretKey& sk, std::span<const uint8_t> message,
 // needed, so verify_message() covers both.
 void verify_prehashed(const PublicKey& pk, const Signature& sig, std::span<const uint8_t, 64> blake2b512);
 void verify_message(const PublicKey& pk, const Signature& sig, std::span<const uint8_t> message);
+// Streams `message` (constant memory for "ED"; a legacy "Ed" signature
+// buffers the message, up to 1 GiB as minisign allows).
+void verify_stream(const PublicKey& pk, const Signature& sig, Reader& message);
 
 }  // namespace airlock::minisign
