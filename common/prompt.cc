@@ -20,9 +20,9 @@ class NoEcho {
     termios t = saved_;
     t.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     t.c_lflag |= ICANON;
-    if (::tcsetattr(fd_, TCSAFLUSH, &t) != 0) throw_errno("cannot turn off terminal echo", "stdin");
+    if (::tcsetattr(fd_, TCSANOW, &t) != 0) throw_errno("cannot turn off terminal echo", "stdin");
   }
-  ~NoEcho() { ::tcsetattr(fd_, TCSAFLUSH, &saved_); }
+  ~NoEcho() { ::tcsetattr(fd_, TCSANOW, &saved_); }
   NoEcho(const NoEcho&) = delete;
   NoEcho& operator=(const NoEcho&) = delete;
 

@@ -100,11 +100,23 @@ class Encryptor : public Writer {
 // authenticated plaintext chunk by chunk. Armored input is detected and
 // decoded. read() throws AgeError(kPayload) on a bad or truncated chunk and
 // on data after the final chunk.
+struct DecryptSummary {
+  bool armored = false;
+  std::vector<std::string> stanza_types;  // of the header, in order
+  uint64_t plaintext_bytes = 0;           // released so far
+};
+
 class Decryptor : public Reader {
  public:
-  Decryptor(Reader& in, const DecryptKeys& keys);
+  // threads: how many threads open payload chunks (0: up to 2, as the
+  // machine allows).
+  Decryptor(Reader& in, const DecryptKeys& keys, unsigned threads = 0);
   ~Decryptor() override;
   size_t read(std::span<uint8_t> buf) override;
+  // Writes all remaining plaintext to `out` without an extra copy (does not
+  // finish `out`); returns the byte count. Throws like read().
+  uint64_t copy_to(Writer& out);
+  const DecryptSummary& summary() const;
   std::string name() const override;
 
  private:
