@@ -1,9 +1,6 @@
 #include "common/secure.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <new>
@@ -56,40 +53,6 @@ SecureBytes read_passphrase_file(const std::string& path) {
     throw Error(Exit::kUsage, path + ": passphrase file is empty or its first line is empty",
                 "put the passphrase on the first line of the file");
   return SecureBytes(std::span<const uint8_t>(all.data(), n));
-}
-
-namespace {
-SecureBytes read_tty_line(int fd, const std::string& prompt) {
-  if (::write(fd, prompt.data(), prompt.size()) < 0) throw_errno("cannot write", "/dev/tty");
-  termios old {};
-  bool restore = ::tcgetattr(fd, &old) == 0;
-  if (restore) {
-    termios quiet = old;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(fd, TCSAFLUSH, &quiet);
-  }
-  SecureBytes buf(4096);
-  size_t n = 0;
-  char c;
-  while (n < buf.size() && ::read(fd, &c, 1) == 1 && c != '\n') buf.data()[n++] = static_cast<uint8_t>(c);
-  if (restore) ::tcsetattr(fd, TCSAFLUSH, &old);
-  if (::write(fd, "\n", 1) < 0) { /* best effort */ }
-  if (n > 0 && buf.data()[n - 1] == '\r') --n;
-  return SecureBytes(std::span<const uint8_t>(buf.data(), n));
-}
-}  // namespace
-
-SecureBytes prompt_passphrase(const std::string& prompt, bool confirm) {
-  UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC));
-  if (!tty) throw Error(Exit::kUsage, "no terminal to ask for a passphrase", "pass a --passphrase-file instead");
-  SecureBytes a = read_tty_line(tty.get(), prompt);
-  if (a.empty()) throw Error(Exit::kUsage, "empty passphrase");
-  if (confirm) {
-    SecureBytes b = read_tty_line(tty.get(), "Confirm: ");
-    if (a.size() != b.size() || sodium_memcmp(a.data(), b.data(), a.size()) != 0)
-      throw Error(Exit::kUsage, "the two passphrases differ");
-  }
-  return a;
 }
 
 }  // namespace airlock

@@ -41,9 +41,5 @@ class SecureBytes {
 // CRLF). Errors name the file. An empty passphrase is refused.
 SecureBytes read_passphrase_file(const std::string& path);
 
-// Reads a passphrase from the terminal (/dev/tty) without echo; with
-// `confirm`, asks twice and requires both to match. Throws if there is no
-// terminal or the passphrase is empty.
-SecureBytes prompt_passphrase(const std::string& prompt, bool confirm);
 
 }  // namespace airlock

@@ -174,6 +174,14 @@ bool known_text(std::string_view path) {
 
 std::optional<RelocateMode> relocation_mode(std::string_view path, const PrefixScanner& scan) {
   if (!scan.found() || scan.is_elf()) return std::nullopt;
+  // Bytecode: the prefix is only in co_filename, which importlib replaces
+  // with the real source path when it loads a .pyc (_imp._fix_co_filename),
+  // and rewriting marshal data with a different length would corrupt it.
+  // Static archives and objects: build-time paths used only when linking.
+  auto ends = [&](std::string_view suf) {
+    return path.size() >= suf.size() && path.substr(path.size() - suf.size()) == suf;
+  };
+  if (ends(".pyc") || ends(".pyo") || ends(".a") || ends(".o")) return std::nullopt;
   if (scan.has_shebang() || known_text(path) || !scan.head_has_nul()) return RelocateMode::kText;
   return RelocateMode::kBinary;
 }

@@ -164,6 +164,9 @@ TEST_CASE("relocate: text, binary or nothing for the manifest's relocate list", 
   CHECK(mode("env/lib/x.py", std::string("a\0b /opt/env", 12)) == RelocateMode::kText);
   CHECK_FALSE(mode("env/bin/pip3", "#!/usr/bin/env python3\n"));
   CHECK_FALSE(mode("env/lib/libx.so", std::string("\x7f" "ELF\x02\x01\x01\0/opt/env", 16)));
+  // Bytecode and static archives are never listed (see relocation_mode).
+  CHECK_FALSE(mode("env/lib/python3.12/__pycache__/os.cpython-312.pyc", std::string("\xcb\r\r\n\0\0/opt/env/x.py", 19)));
+  CHECK_FALSE(mode("env/lib/libpython3.12.a", std::string("!<arch>\n\0/opt/env/include", 25)));
 }
 
 TEST_CASE("relocate: the real python3.12 RUNPATH is planned as $ORIGIN/../lib", "[relocate]") {
