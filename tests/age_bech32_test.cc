@@ -24,7 +24,7 @@ TEST_CASE("age bech32: mixed case, bad checksum and bad characters are refused",
   CHECK_THROWS_AS(bech32_decode("a1 2uel5l"), AgeError);
 }
 
-TEST_CASE("age keys: identities and recipients round trip; wrong kinds are refused", "[age][bech32]") {
+TEST_CASE("age keys: identities and recipients round trip and wrong kinds are refused", "[age][bech32]") {
   auto id = X25519Identity::generate();
   std::string s = id.encode();
   CHECK(s.starts_with("AGE-SECRET-KEY-1"));

@@ -11,7 +11,7 @@ SecureBytes secret(std::string_view s) {
 }
 }  // namespace
 
-TEST_CASE("age scrypt: wrap and unwrap; a wrong passphrase is its own error", "[age][scrypt]") {
+TEST_CASE("age scrypt: wrap and unwrap and a wrong passphrase is its own error", "[age][scrypt]") {
   SecureBytes fk = secret("0123456789abcdef");
   Stanza s = scrypt_wrap(secret("correct horse"), fk, 10);
   CHECK(s.type == "scrypt");
