@@ -1,8 +1,13 @@
 #include "packer/relocate.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+
+#include "common/io.h"
 
 namespace airlock::packer {
 
@@ -59,12 +64,29 @@ void ElfPatch::apply(std::span<uint8_t> file) const {
   for (const auto& e : edits) elf::rewrite_string(file, info, e.where, e.new_value, e.tag, name);
 }
 
-std::optional<ElfPatch> plan_elf_patch(std::string_view rel_path, std::span<const uint8_t> file,
-                                       const std::vector<std::string>& prefixes, const std::string& name) {
-  if (elf::probe(file).kind != elf::Kind::kElf64Le) return std::nullopt;
+void ElfPatch::apply_at(uint64_t offset, std::span<uint8_t> chunk) const {
+  for (const auto& e : edits) {
+    uint64_t begin = e.where.file_offset, end = begin + e.old_value.size() + 1;  // with the NUL
+    uint64_t lo = std::max(begin, offset), hi = std::min<uint64_t>(end, offset + chunk.size());
+    if (lo >= hi) continue;
+    for (uint64_t pos = lo; pos < hi; ++pos) {
+      size_t i = static_cast<size_t>(pos - begin);
+      char old = i < e.old_value.size() ? e.old_value[i] : '\0';
+      uint8_t& byte = chunk[static_cast<size_t>(pos - offset)];
+      if (byte != static_cast<uint8_t>(old))
+        throw elf::ElfRewriteError(name, e.tag, e.old_value, e.new_value, "the file changed since it was read");
+      byte = i < e.new_value.size() ? static_cast<uint8_t>(e.new_value[i]) : 0;
+    }
+  }
+}
+
+namespace {
+
+std::optional<ElfPatch> plan(std::string_view rel_path, elf::DynamicInfo info,
+                             const std::vector<std::string>& prefixes, const std::string& name) {
   ElfPatch patch;
   patch.name = name;
-  patch.info = elf::read_dynamic(file, name);
+  patch.info = std::move(info);
   auto consider = [&](const std::optional<elf::DynString>& s, const char* tag) {
     if (!s) return;
     std::string nv = relocate_search_path(s->value, rel_path, prefixes);
@@ -79,6 +101,28 @@ std::optional<ElfPatch> plan_elf_patch(std::string_view rel_path, std::span<cons
   consider(patch.info.rpath, "RPATH");
   if (patch.edits.empty()) return std::nullopt;
   return patch;
+}
+
+}  // namespace
+
+std::optional<ElfPatch> plan_elf_patch(std::string_view rel_path, std::span<const uint8_t> file,
+                                       const std::vector<std::string>& prefixes, const std::string& name) {
+  if (elf::probe(file).kind != elf::Kind::kElf64Le) return std::nullopt;
+  return plan(rel_path, elf::read_dynamic(file, name), prefixes, name);
+}
+
+std::optional<ElfPatch> plan_elf_patch_file(std::string_view rel_path, const std::string& path,
+                                            const std::vector<std::string>& prefixes) {
+  uint8_t head[16] = {};
+  {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("cannot open", path);
+    ssize_t n = ::pread(fd.get(), head, sizeof head, 0);
+    if (n < 0) throw_errno("read failed", path);
+    if (elf::probe(std::span<const uint8_t>(head, static_cast<size_t>(n))).kind != elf::Kind::kElf64Le)
+      return std::nullopt;
+  }
+  return plan(rel_path, elf::read_dynamic_file(path), prefixes, path);
 }
 
 // ------------------------------------------------------------------ prefix
@@ -170,18 +214,20 @@ bool known_text(std::string_view path) {
   return false;
 }
 
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
 }  // namespace
 
 std::optional<RelocateMode> relocation_mode(std::string_view path, const PrefixScanner& scan) {
   if (!scan.found() || scan.is_elf()) return std::nullopt;
   // Bytecode: the prefix is only in co_filename, which importlib replaces
-  // with the real source path when it loads a .pyc (_imp._fix_co_filename),
-  // and rewriting marshal data with a different length would corrupt it.
-  // Static archives and objects: build-time paths used only when linking.
-  auto ends = [&](std::string_view suf) {
-    return path.size() >= suf.size() && path.substr(path.size() - suf.size()) == suf;
-  };
-  if (ends(".pyc") || ends(".pyo") || ends(".a") || ends(".o")) return std::nullopt;
+  // with the real source path when it loads a .pyc (_imp._fix_co_filename);
+  // patching marshal data in place could only damage it. Static archives
+  // and objects: build-time paths used only when linking.
+  for (std::string_view suf : {".pyc", ".pyo", ".a", ".o"})
+    if (ends_with(path, suf)) return std::nullopt;
   if (scan.has_shebang() || known_text(path) || !scan.head_has_nul()) return RelocateMode::kText;
   return RelocateMode::kBinary;
 }

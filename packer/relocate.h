@@ -10,9 +10,10 @@
 //
 // Typical use by the pipeline, per regular file:
 //   PrefixScanner scan(env.prefix_strings);
-//   read the first chunk; if elf::has_elf_magic(chunk): read the whole file,
-//     if (auto p = plan_elf_patch(rel, bytes, prefixes)) p->apply(bytes);
-//   for each chunk streamed: scan.feed(chunk); sha.update(chunk); tar.write(chunk);
+//   read the first chunk; if elf::has_elf_magic(chunk):
+//     patch = plan_elf_patch_file(rel, source, prefixes)   (pread of the tables)
+//   for each chunk streamed: if (patch) patch->apply_at(offset, chunk);
+//     scan.feed(chunk); sha.update(chunk); tar.write(chunk);
 //   if (auto m = relocation_mode(rel, scan)) manifest.relocate += {path, *m}.
 #pragma once
 
@@ -43,6 +44,10 @@ struct ElfPatch {
   // Applies every edit to a memory copy of the file it was planned on
   // (re-checks that the old bytes are still there).
   void apply(std::span<uint8_t> file) const;
+  // Streaming form: patches whatever part of the edits falls inside `chunk`,
+  // which holds the file's bytes from `offset` on. Checks those bytes are
+  // the old string's (throws elf::ElfRewriteError if the file changed).
+  void apply_at(uint64_t offset, std::span<uint8_t> chunk) const;
 };
 
 // Rewrites one RPATH/RUNPATH value: each ':'-separated entry that is an
@@ -60,6 +65,10 @@ std::string relocate_search_path(std::string_view value, std::string_view rel_pa
 // fit in place, elf::ElfError on a malformed file.
 std::optional<ElfPatch> plan_elf_patch(std::string_view rel_path, std::span<const uint8_t> file,
                                        const std::vector<std::string>& prefixes, const std::string& name);
+// Same, reading only the headers and tables of the file at `path` (pread);
+// then stream the file with ElfPatch::apply_at on each chunk.
+std::optional<ElfPatch> plan_elf_patch_file(std::string_view rel_path, const std::string& path,
+                                            const std::vector<std::string>& prefixes);
 
 // ------------------------------------------------------------------ prefix
 
@@ -101,7 +110,8 @@ const char* to_string(RelocateMode m);
 
 // Whether a file goes into the manifest's `relocate` list, given the scan
 // of its (already patched) bytes. ELF files are handled by plan_elf_patch
-// and never listed. Text: no NUL in the first 8 KiB, or a known text kind
+// and never listed, nor are .pyc/.pyo files (the path in them is only
+// used in tracebacks). Text: no NUL in the first 8 KiB, or a known text kind
 // (shebang script, .py, .pth, .sh, .cfg, .txt, .json, .pc, ...).
 std::optional<RelocateMode> relocation_mode(std::string_view path, const PrefixScanner& scan);
 

@@ -98,6 +98,7 @@ class Walker {
   WalkResult result_;
   std::unordered_map<DevIno, uint32_t, Hash> seen_;  // regular files -> entry index
   uid_t euid_ = static_cast<uid_t>(-1);
+  std::vector<char> dents_ = std::vector<char>(64 * 1024);  // getdents64 buffer, reused
 };
 
 WalkResult walk_tree(const std::string& dir, const std::string& archive_prefix, const WalkOptions& opts = {});

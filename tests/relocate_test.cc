@@ -163,6 +163,7 @@ TEST_CASE("relocate: text, binary or nothing for the manifest's relocate list", 
   // A known text kind wins over a stray NUL.
   CHECK(mode("env/lib/x.py", std::string("a\0b /opt/env", 12)) == RelocateMode::kText);
   CHECK_FALSE(mode("env/bin/pip3", "#!/usr/bin/env python3\n"));
+  CHECK_FALSE(mode("env/lib/__pycache__/x.cpython-312.pyc", std::string("\xcb\r\r\n\0\0/opt/env/lib/x.py", 22)));
   CHECK_FALSE(mode("env/lib/libx.so", std::string("\x7f" "ELF\x02\x01\x01\0/opt/env", 16)));
   // Bytecode and static archives are never listed (see relocation_mode).
   CHECK_FALSE(mode("env/lib/python3.12/__pycache__/os.cpython-312.pyc", std::string("\xcb\r\r\n\0\0/opt/env/x.py", 19)));
@@ -203,4 +204,30 @@ TEST_CASE("relocate: the real python3.12 RUNPATH is planned as $ORIGIN/../lib", 
   auto r = test::run("LD_DEBUG=libs " + test::sh_quote(t / "p/bin/python3.12") + " -c 'print(6*7)'");
   CHECK(r.out == "42\n");
   CHECK_THAT(r.err, Catch::Contains(t / "p/bin/../lib/libpython3.12.so.1.0"));
+}
+
+TEST_CASE("relocate: the streaming patch gives the same bytes for any chunking", "[relocate]") {
+  TempDir t;
+  auto f = test::build_elf_fixture(t.str(), "--enable-new-dtags");
+  auto whole = test::slurp_bytes(f.app);
+  auto patch = plan_elf_patch_file("bin/app", f.app, {f.prefix});
+  REQUIRE(patch);
+  auto expect = whole;
+  patch->apply(expect);
+  CHECK(expect != whole);
+  for (size_t chunk : {1ul, 3ul, 7ul, 64ul, 4096ul, 1ul << 20}) {
+    INFO("chunk " << chunk);
+    std::vector<uint8_t> out;
+    for (size_t off = 0; off < whole.size(); off += chunk) {
+      std::vector<uint8_t> c(whole.begin() + static_cast<long>(off),
+                             whole.begin() + static_cast<long>(std::min(whole.size(), off + chunk)));
+      patch->apply_at(off, c);
+      out.insert(out.end(), c.begin(), c.end());
+    }
+    CHECK(out == expect);
+  }
+  // Bytes that are no longer the planned string are refused.
+  auto changed = expect;
+  CHECK_THROWS_AS(patch->apply_at(0, changed), elf::ElfRewriteError);
+  CHECK_FALSE(plan_elf_patch_file("bin/x", t / "main.c", {f.prefix}));  // not ELF
 }

@@ -61,13 +61,29 @@ std::vector<X25519Identity> parse_identity_file(std::string_view text, const std
   return ids;
 }
 
-std::string format_identity_file(const X25519Identity& id) {
+namespace {
+std::string identity_file_comments(const X25519Identity& id) {
   char when[32];
   std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
   std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string("# created: ") + when + "\n# public key: " + id.recipient().encode() + "\n" + id.encode() + "\n";
+  return std::string("# created: ") + when + "\n# public key: " + id.recipient().encode() + "\n";
+}
+}  // namespace
+
+std::string format_identity_file(const X25519Identity& id) {
+  return identity_file_comments(id) + id.encode() + "\n";
+}
+
+SecureBytes format_identity_file_secure(const X25519Identity& id) {
+  std::string head = identity_file_comments(id);
+  SecureBytes key = id.encode_secure();
+  SecureBytes out(head.size() + key.size() + 1);
+  std::memcpy(out.data(), head.data(), head.size());
+  std::memcpy(out.data() + head.size(), key.data(), key.size());
+  out.data()[out.size() - 1] = '\n';
+  return out;
 }
 
 std::vector<X25519Recipient> parse_recipients_file(std::string_view text, const std::string& path) {
@@ -204,8 +220,11 @@ Decryptor::Decryptor(Reader& in, const DecryptKeys& keys, unsigned threads) : im
   auto& m = *impl_;
   m.name = in.name();
   m.raw = std::make_unique<BufferedInput>(in);
-  // Binary age begins with its intro line; anything else must be armor.
-  if (m.raw->peek(wire::kIntroPrefix.size()) == wire::kIntroPrefix) {
+  // Binary age begins with its intro line. Armor is recognised by its
+  // preamble near the start (whitespace or garbage before it is then an armor
+  // error); anything else is reported as a damaged or foreign binary header.
+  std::string_view head = m.raw->peek(wire::kArmorMaxWhitespace + wire::kArmorBegin.size());
+  if (head.starts_with(wire::kIntroPrefix) || head.find(wire::kArmorPreamble) == std::string_view::npos) {
     m.header_in = std::make_unique<BufferedInput>(*m.raw);
   } else {
     m.armor = std::make_unique<ArmorReader>(*m.raw);

@@ -54,6 +54,7 @@ class X25519Identity {
   // "AGE-SECRET-KEY-1..." (uppercase Bech32). Throws AgeError(kKey).
   static X25519Identity parse(std::string_view s);
   std::string encode() const;  // kept in guarded memory by callers that can
+  SecureBytes encode_secure() const;  // the same, in guarded memory
   X25519Recipient recipient() const;
   const SecureBytes& secret() const { return secret_; }
 
@@ -66,6 +67,7 @@ class X25519Identity {
 std::vector<X25519Identity> parse_identity_file(std::string_view text, const std::string& path);
 // The file age-keygen writes: created/public-key comments, then the key.
 std::string format_identity_file(const X25519Identity& id);
+SecureBytes format_identity_file_secure(const X25519Identity& id);
 // A recipients file: one age1... per line, comments and blanks ignored.
 std::vector<X25519Recipient> parse_recipients_file(std::string_view text, const std::string& path);
 

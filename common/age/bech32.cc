@@ -61,7 +61,9 @@ std::string bech32_encode(std::string_view hrp, std::span<const uint8_t> data) {
   v.insert(v.end(), 6, 0);
   uint32_t mod = polymod(v) ^ 1;
   for (int i = 0; i < 6; ++i) five.push_back(static_cast<uint8_t>((mod >> (5 * (5 - i))) & 31));
-  std::string out = lhrp + "1";
+  std::string out;
+  out.reserve(lhrp.size() + 1 + five.size());  // no reallocation leaves copies of a secret key behind
+  out = lhrp + "1";
   for (uint8_t x : five) out += kCharset[x];
   if (up)
     for (char& c : out) c = upper(c);

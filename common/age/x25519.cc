@@ -45,6 +45,13 @@ X25519Identity X25519Identity::parse(std::string_view s) {
 
 std::string X25519Identity::encode() const { return bech32_encode(wire::kIdentityHrp, secret_.span()); }
 
+SecureBytes X25519Identity::encode_secure() const {
+  std::string s = encode();
+  SecureBytes out(bytes_of(s));
+  sodium_memzero(s.data(), s.size());
+  return out;
+}
+
 X25519Recipient X25519Identity::recipient() const {
   sodium_ready();
   X25519Recipient r;
