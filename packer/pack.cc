@@ -73,33 +73,20 @@ class FileStreamer {
     if (!fd) throw_errno("cannot open", e.source);
     Out out;
     scan_.reset();
-    size_t first = read_some(fd.get(), e.source, std::span<uint8_t>(buf_.data(), std::min<size_t>(buf_.size(), e.size)));
-    if (in_env && first >= 4 && elf::has_elf_magic(std::span<const uint8_t>(buf_.data(), first))) {
-      // ELF: the whole file in memory once, patched there (the source is
-      // never modified); the archive and the manifest see the patched bytes.
-      std::vector<uint8_t> whole(buf_.begin(), buf_.begin() + static_cast<long>(first));
-      whole.resize(e.size);
-      size_t got = first;
-      while (got < e.size) {
-        size_t n = read_some(fd.get(), e.source, std::span<uint8_t>(whole.data() + got, e.size - got));
-        if (n == 0) break;
-        got += n;
-      }
-      check_size(e, got, fd.get());
-      if (auto patch = plan_elf_patch(rel_in_env, whole, prefixes_, e.source)) {
-        patch->apply(whole);
-        out.elf_patched = true;
-      }
-      emit(e, whole, out);
-      return out;
-    }
-    // Everything else streams in 1 MiB chunks.
+    size_t n = read_some(fd.get(), e.source, std::span<uint8_t>(buf_.data(), std::min<uint64_t>(buf_.size(), e.size)));
+    // ELF files: RPATH/RUNPATH planned from the file's own tables (pread),
+    // then patched chunk by chunk as they stream: the source is never
+    // modified, memory stays constant, and the archive and the manifest
+    // see the patched bytes.
+    std::optional<ElfPatch> patch;
+    if (in_env && n >= 4 && elf::has_elf_magic(std::span<const uint8_t>(buf_.data(), n)))
+      patch = plan_elf_patch_file(rel_in_env, e.source, prefixes_);
+    out.elf_patched = patch.has_value();
     tar_.begin_file(e.path, e.mode, e.mtime, e.size);
     uint64_t total = 0;
-    size_t n = first;
     for (;;) {
-      if (total + n > e.size) throw Error(Exit::kUsage, e.source + ": file grew while being packed; try again when nothing writes to the environment");
-      std::span<const uint8_t> chunk(buf_.data(), n);
+      std::span<uint8_t> chunk(buf_.data(), n);
+      if (patch) patch->apply_at(total, chunk);
       if (in_env) scan_.feed(chunk);
       sha_.update(chunk);
       tar_.data(chunk);
@@ -133,15 +120,6 @@ class FileStreamer {
       throw Error(Exit::kUsage, e.source + ": file changed size while being packed (" + std::to_string(e.size) +
                                     " bytes when walked, " + (got == e.size ? "more" : std::to_string(got)) + " now)",
                   "pack again when nothing is writing to the environment");
-  }
-
-  void emit(const WalkEntry& e, std::span<const uint8_t> bytes, Out& out) {
-    tar_.begin_file(e.path, e.mode, e.mtime, bytes.size());
-    sha_.update(bytes);
-    tar_.data(bytes);
-    progress_.add(0, bytes.size());
-    out.size = bytes.size();
-    out.sha256 = sha_.hex_digest();
   }
 
   PayloadWriter& tar_;
