@@ -61,7 +61,7 @@ TEST_CASE("sbom: metadata licence fields", "[sbom]") {
   CHECK(license_names(longtext).empty());
 }
 
-TEST_CASE("sbom: valid CycloneDX 1.5 with the wheels' purls, hashes and dependencies", "[sbom]") {
+TEST_CASE("sbom: valid CycloneDX 1.5 with the wheels' purls and hashes and dependencies", "[sbom]") {
   TempDir t;
   std::string dep = mkwheel(t, "tinydep 1.0.0 --license Apache-2.0");
   std::string app = mkwheel(t, "Tiny_App 2.1.0 --requires tinydep --license MIT");
