@@ -171,10 +171,10 @@ std::string basename_of_url(const std::string& url) {
 
 }  // namespace
 
-std::vector<Finding> findings_from_pip_errors(const std::string& pip_stderr, const RehearsalInput& in) {
+std::vector<Finding> findings_from_pip_errors(const std::string& pip_output, const RehearsalInput& in) {
   std::vector<Finding> out;
   std::vector<RequirementLine> reqs = read_requirements(in.requirements);
-  std::vector<std::string> ls = lines_of(pip_stderr);
+  std::vector<std::string> ls = lines_of(pip_output);
   std::vector<std::string> errors;
   const std::string kNotFound = "ERROR: Could not find a version that satisfies the requirement ";
   for (size_t i = 0; i < ls.size(); ++i) {
@@ -197,9 +197,14 @@ std::vector<Finding> findings_from_pip_errors(const std::string& pip_stderr, con
         rest = rest.substr(0, ff);
       }
       out.push_back(missing_finding(trim(rest), from, versions, in, reqs));
-    } else if (l.find("conflicting dependencies") != std::string::npos || l.find("ResolutionImpossible") != std::string::npos) {
+    } else if (l.rfind("ERROR: ", 0) == 0 && l.find("conflicting dependencies") != std::string::npos) {
+      // pip prints "The conflict is caused by:" and its lines on stdout,
+      // which the caller passes before stderr.
       std::string detail;
-      for (size_t j = i + 1; j < ls.size() && j < i + 12; ++j) {
+      size_t start = i + 1;
+      for (size_t j = 0; j < ls.size(); ++j)
+        if (ls[j].find("The conflict is caused by:") != std::string::npos) start = j + 1;
+      for (size_t j = start; j < ls.size() && j < start + 12; ++j) {
         std::string t = trim(ls[j]);
         if (t.empty() || t.rfind("To fix", 0) == 0) break;
         detail += (detail.empty() ? "" : "; ") + t;
@@ -215,7 +220,7 @@ std::vector<Finding> findings_from_pip_errors(const std::string& pip_stderr, con
     for (const std::string& e : errors)
       if (e.rfind("No matching distribution", 0) != 0) all += (all.empty() ? "" : " / ") + e;
     if (all.empty()) {
-      std::string tail = pip_stderr.size() > 800 ? pip_stderr.substr(pip_stderr.size() - 800) : pip_stderr;
+      std::string tail = pip_output.size() > 800 ? pip_output.substr(pip_output.size() - 800) : pip_output;
       all = trim(tail);
     }
     out.push_back({Severity::kError, "rehearsal-failed", "", "the offline install rehearsal failed: " + all,
@@ -288,7 +293,7 @@ RehearsalResult rehearse_install(const RehearsalInput& in) {
   }
   ProcessResult r = pip(args);
   if (r.exit_code != 0) {
-    for (Finding& f : findings_from_pip_errors(r.err, in)) res.findings.push_back(std::move(f));
+    for (Finding& f : findings_from_pip_errors(r.out + "\n" + r.err, in)) res.findings.push_back(std::move(f));
     return res;
   }
 

@@ -48,9 +48,9 @@ struct RehearsalResult {
 
 RehearsalResult rehearse_install(const RehearsalInput& in);
 
-// Exposed for tests: turns pip's stderr into findings, naming each missing
+// Exposed for tests: turns pip's output (stdout, then stderr) into findings, naming each missing
 // distribution and what required it (from pip's "(from X)", else from the
 // requirements file or the wheels' Requires-Dist).
-std::vector<Finding> findings_from_pip_errors(const std::string& pip_stderr, const RehearsalInput& in);
+std::vector<Finding> findings_from_pip_errors(const std::string& pip_output, const RehearsalInput& in);
 
 }  // namespace airlock::packer
