@@ -161,8 +161,8 @@ PackResult pack(const PackOptions& o) {
   r.python = python_summary(env);
   note("environment " + env.prefix + " (" + to_string(env.kind) + ", Python " + r.python + ")", o.output);
 
-  Wheelhouse wheels = prepare_wheelhouse(env, o);
-  CheckSummary check = run_pack_checks(env, wheels, o);
+  WheelSource wheels = prepare_wheelhouse(env, o);
+  CheckSummary check = run_pack_checks(wheels, o);
 
   // Walk everything first: totals for progress, and errors (loops, dangling
   // links) before the output file is created.
@@ -240,7 +240,7 @@ PackResult pack(const PackOptions& o) {
   m.files.push_back({"airlock", bundle::EntryType::kDir, 0755});
   add_meta(bundle::kRequirementsPath, wheels.requirements_text);
   add_meta(bundle::kLockPath, requirements_lock(m.wheels));
-  std::string sbom = make_pack_sbom(env, m, o);
+  std::string sbom = make_pack_sbom(check, m, o);
   add_meta(bundle::kSbomPath, sbom);
   m.extra["check"] = check.to_json();
   m.extra["tool"] = {{"name", "airlock packer"}, {"version", AIRLOCK_VERSION}};

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/bundle/manifest.h"
+#include "packer/check.h"
 #include "packer/environment.h"
 #include "packer/wheelhouse.h"
 
@@ -15,17 +16,17 @@ struct PackOptions;
 
 struct CheckSummary {
   bool ran = false;  // false with --no-check
-  size_t errors = 0, warnings = 0;
-  nlohmann::json report = nlohmann::json::object();
+  CheckReport report;
   nlohmann::json to_json() const;
   std::string label_value() const;  // "passed, 2 warnings" / "skipped (--no-check)"
 };
 
-// Runs the checks of `packer check`; throws (no bundle is written) when they
-// find errors, unless --no-check.
-CheckSummary run_pack_checks(const Environment& env, const Wheelhouse& wheels, const PackOptions& o);
+// Runs the checks of `packer check` (with --no-check only what the SBOM
+// needs: the environment and the wheels are read, pip and the library
+// doctor are not run). Errors stop the pack: no bundle is written.
+CheckSummary run_pack_checks(const WheelSource& wheels, const PackOptions& o);
 
 // CycloneDX JSON for airlock/sbom.cdx.json.
-std::string make_pack_sbom(const Environment& env, const bundle::Manifest& m, const PackOptions& o);
+std::string make_pack_sbom(const CheckSummary& check, const bundle::Manifest& m, const PackOptions& o);
 
 }  // namespace airlock::packer

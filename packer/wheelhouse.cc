@@ -54,15 +54,15 @@ std::optional<WheelName> parse_distribution_filename(const std::string& f) {
   return std::nullopt;
 }
 
-void Wheelhouse::record_hash(const std::string& archive_path, const std::string& sha256,
+void WheelSource::record_hash(const std::string& archive_path, const std::string& sha256,
                              std::vector<bundle::WheelEntry>& out) const {
   auto name = parse_distribution_filename(fs::path(archive_path).filename().string());
   if (!name) return;
   out.push_back({archive_path, name->name, name->version, sha256});
 }
 
-Wheelhouse prepare_wheelhouse(const Environment& env, const PackOptions& o) {
-  Wheelhouse w;
+WheelSource prepare_wheelhouse(const Environment& env, const PackOptions& o) {
+  WheelSource w;
   if (!o.requirements.empty()) w.requirements_text = read_file(o.requirements);
   if (o.download && !o.wheelhouse.empty())
     throw Error(Exit::kUsage, "--download and --wheelhouse both given", "use one: --download fills a fresh wheelhouse with pip");

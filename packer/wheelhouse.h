@@ -39,7 +39,7 @@ struct WheelName {
 // nullopt for anything else.
 std::optional<WheelName> parse_distribution_filename(const std::string& filename);
 
-struct Wheelhouse {
+struct WheelSource {
   std::string dir;                // empty: no wheels
   std::string requirements_text;  // -r as given ("" when none)
   std::unique_ptr<TempTree> tmp;  // --download's directory
@@ -48,7 +48,7 @@ struct Wheelhouse {
                    std::vector<bundle::WheelEntry>& out) const;
 };
 
-Wheelhouse prepare_wheelhouse(const Environment& env, const PackOptions& o);
+WheelSource prepare_wheelhouse(const Environment& env, const PackOptions& o);
 
 // Keeps wheels (and sdists when allowed) under wheels/; other files there
 // are dropped with a warning.
