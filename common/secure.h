@@ -41,4 +41,5 @@ class SecureBytes {
 // CRLF). Errors name the file. An empty passphrase is refused.
 SecureBytes read_passphrase_file(const std::string& path);
 
+
 }  // namespace airlock

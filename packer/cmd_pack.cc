@@ -1,11 +1,108 @@
-// PLACEHOLDER: replaced by the real subcommand.
-#include "packer/commands.h"
+// packer pack: the CLI of pack(); see packer/pack.h.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "common/audit.h"
 #include "common/error.h"
+#include "common/progress.h"
+#include "packer/commands.h"
+#include "packer/pack.h"
 
 namespace airlock::packer {
+
 Command pack_command() {
-  return {"pack", "(in progress)", [](CLI::App&) -> std::function<int()> {
-            return []() -> int { throw Error(Exit::kUsage, "pack: in progress"); };
+  return {"pack", "Seal a Python environment and its wheels into one signed, encrypted bundle",
+          [](CLI::App& app) -> std::function<int()> {
+            auto o = std::make_shared<PackOptions>();
+            app.add_option("--env", o->env_dir, "Python environment: a conda env or a standalone CPython prefix")
+                ->required();
+            app.add_option("-r,--requirements", o->requirements, "requirements.txt to carry (and to --download)");
+            auto* wh = app.add_option("--wheelhouse", o->wheelhouse, "Directory of wheels to carry");
+            auto* dl = app.add_flag("--download", o->download,
+                                    "Fill a temporary wheelhouse with the environment's own 'pip download -r'");
+            wh->excludes(dl);
+            for (const char* opt : {"--platform", "--python-version", "--implementation", "--abi", "--only-binary",
+                                    "--index-url", "--extra-index-url", "--find-links"}) {
+              app.add_option_function<std::vector<std::string>>(
+                     opt,
+                     [o, opt](const std::vector<std::string>& vs) {
+                       for (const auto& v : vs) {
+                         o->pip_download_args.push_back(opt);
+                         o->pip_download_args.push_back(v);
+                       }
+                     },
+                     std::string("Passed to pip download (") + opt + ")")
+                  ->group("pip download (with --download)");
+            }
+            app.add_option("-s,--secret-key", o->secret_key, "Signing key (minisign format, from 'packer keygen')")
+                ->required();
+            app.add_option("--key-passphrase-file", o->key_passphrase_file,
+                           "File whose first line unlocks an encrypted signing key");
+            auto* R = app.add_option("-R,--recipient", o->recipients, "Secure node's age1... recipient (repeatable)");
+            auto* RF = app.add_option("--recipients-file", o->recipients_file, "File of age1... recipients, one a line");
+            auto* PF = app.add_option("--passphrase-file", o->passphrase_file,
+                                      "Encrypt with a passphrase (first line of the file) instead of a recipient key");
+            PF->excludes(R)->excludes(RF);
+            app.add_option("--marking", o->marking, "Handling marking for the label banner, e.g. CUI (default UNMARKED)");
+            app.add_option("--level", o->level, "zstd level (1-19)")->check(CLI::Range(1, 19))->capture_default_str();
+            app.add_option("--threads", o->threads, "Compression threads (default: one per core)")->check(CLI::Range(0, 256));
+            app.add_option("-o,--output", o->out, "The bundle to write (NAME.sealed)")->required();
+            app.add_flag("--force", o->force, "Replace an existing output file");
+            app.add_flag("--skip-broken-links", o->skip_broken_links,
+                         "Leave out dangling links, directory loops and unreadable files (recorded in the manifest)");
+            app.add_flag("--no-check", o->no_check, "Seal without the checks of 'packer check' (recorded in the label)");
+            app.add_flag("--allow-sdist", o->allow_sdist, "Carry source distributions (they need a compiler on the secure node)");
+            app.add_option("--sbom-out", o->sbom_out, "Also write the bundle's CycloneDX SBOM to this file");
+            app.add_option("--audit-log", o->audit_log, "Audit log (default $AIRLOCK_AUDIT_LOG or ~/.local/state/airlock/audit.jsonl)");
+            o->output.add_to(app);
+            app.footer(
+                "Example:\n"
+                "  packer pack --env ~/.pyenv/versions/3.12.1 -r requirements.txt --wheelhouse wheels/ \\\n"
+                "      -s signing.key -R age1... --marking CUI -o project.sealed\n"
+                "The bundle is one file: a tar of payload.age (the environment and wheels, zstd-compressed and\n"
+                "encrypted to the -R key), LABEL.txt (plaintext handling label) and their minisign signatures.\n"
+                "Carry it and signing.pub to the secure node; there run 'unpacker unpack'.\n"
+                "Exit status: 0 sealed; 1 checks found errors; 2 usage or I/O error; 130 interrupted.\n"
+                "On any failure no output file is left behind.");
+            return [o]() -> int {
+              std::string log = audit_log_path(o->audit_log);
+              PackResult r;
+              try {
+                r = pack(*o);
+              } catch (const Error& e) {
+                try {
+                  audit_append(log, {.event = "pack", .outcome = "failed", .detail = e.what()});
+                } catch (const Error&) {
+                }
+                throw;
+              }
+              audit_append(log, {.event = "pack", .outcome = "ok",
+                                 .detail = "sealed " + r.out + " from " + o->env_dir,
+                                 .bundle_id = r.bundle_id, .bundle_sha256 = r.payload_sha256,
+                                 .signer_key_id = r.signer_key_id,
+                                 .marking = o->marking.empty() ? "UNMARKED" : o->marking});
+              if (o->output.json) {
+                nlohmann::ordered_json j{{"bundle", r.out}, {"bundle_id", r.bundle_id}, {"created", r.created},
+                                         {"bundle_bytes", r.bundle_bytes}, {"payload_bytes", r.payload_bytes},
+                                         {"payload_sha256", r.payload_sha256}, {"content_bytes", r.content_bytes},
+                                         {"content_files", r.content_files}, {"files", r.files},
+                                         {"hardlinks", r.hardlinks}, {"dirs", r.dirs}, {"wheels", r.wheels},
+                                         {"elf_patched", r.elf_patched}, {"relocate", r.relocate_listed},
+                                         {"dereferenced", r.dereferenced}, {"skipped", r.skipped},
+                                         {"signer_key_id", r.signer_key_id}, {"python", r.python},
+                                         {"seconds", r.seconds}};
+                std::cout << j.dump(2) << "\n";
+              } else if (!o->output.quiet) {
+                std::cerr << "packer: sealed " << r.out << " (" << human_bytes(r.bundle_bytes) << ", bundle-id "
+                          << r.bundle_id << ")\n"
+                          << "packer: " << r.files << " files, " << r.hardlinks << " hardlinks, " << r.wheels
+                          << " wheels; " << human_bytes(r.content_bytes) << " before compression; "
+                          << r.elf_patched << " ELF files made relocatable, " << r.relocate_listed
+                          << " files to rewrite on unpack; " << r.seconds << " s\n";
+              }
+              return 0;
+            };
           }};
 }
+
 }  // namespace airlock::packer

@@ -11,7 +11,7 @@ PACKAGES=(
   # interop and end-to-end tests: the standard tools a security officer uses
   age minisign zstd tar binutils util-linux python3 python3-jsonschema zip unzip
   # benchmarks
-  hyperfine time
+  hyperfine time bc
 )
 
 missing=()

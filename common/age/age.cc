@@ -220,8 +220,11 @@ Decryptor::Decryptor(Reader& in, const DecryptKeys& keys, unsigned threads) : im
   auto& m = *impl_;
   m.name = in.name();
   m.raw = std::make_unique<BufferedInput>(in);
-  // Binary age begins with its intro line; anything else must be armor.
-  if (m.raw->peek(wire::kIntroPrefix.size()) == wire::kIntroPrefix) {
+  // Binary age begins with its intro line. Armor is recognised by its
+  // preamble near the start (whitespace or garbage before it is then an armor
+  // error); anything else is reported as a damaged or foreign binary header.
+  std::string_view head = m.raw->peek(wire::kArmorMaxWhitespace + wire::kArmorBegin.size());
+  if (head.starts_with(wire::kIntroPrefix) || head.find(wire::kArmorPreamble) == std::string_view::npos) {
     m.header_in = std::make_unique<BufferedInput>(*m.raw);
   } else {
     m.armor = std::make_unique<ArmorReader>(*m.raw);

@@ -53,7 +53,7 @@ inline constexpr uint8_t kLastChunkFlag = 0x01;
 // ASCII armor (strict PEM).
 inline constexpr std::string_view kArmorBegin = "-----BEGIN AGE ENCRYPTED FILE-----";
 inline constexpr std::string_view kArmorEnd = "-----END AGE ENCRYPTED FILE-----";
-inline constexpr std::string_view kArmorPreamble = "-----BEGIN";
+inline constexpr std::string_view kArmorPreamble = "-----";  // what marks input as armor
 inline constexpr size_t kArmorMaxWhitespace = 1024;  // allowed around the armor
 
 }  // namespace airlock::age::wire

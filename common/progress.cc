@@ -1,0 +1,54 @@
+#include "common/progress.h"
+
+#include <cstdio>
+
+namespace airlock {
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+Progress::Progress(std::string verb, bool enabled, uint64_t total_files, uint64_t total_bytes)
+    : verb_(std::move(verb)), enabled_(enabled), total_files_(total_files), total_bytes_(total_bytes),
+      start_(std::chrono::steady_clock::now()), last_(start_) {}
+
+Progress::~Progress() { done(); }
+
+void Progress::maybe_draw() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::milliseconds(250)) return;
+  last_ = now;
+  double secs = std::chrono::duration<double>(now - start_).count();
+  double rate = secs > 0 ? static_cast<double>(bytes_) / secs : 0;
+  std::string left = "";
+  if (rate > 0 && total_bytes_ > bytes_) {
+    char b[32];
+    std::snprintf(b, sizeof b, ", %.0f s left", static_cast<double>(total_bytes_ - bytes_) / rate);
+    left = b;
+  }
+  std::fprintf(stderr, "\r\033[K%s: %llu/%llu files, %s/%s, %s/s%s", verb_.c_str(),
+               static_cast<unsigned long long>(files_), static_cast<unsigned long long>(total_files_),
+               human_bytes(bytes_).c_str(), human_bytes(total_bytes_).c_str(),
+               human_bytes(static_cast<uint64_t>(rate)).c_str(), left.c_str());
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+void Progress::done() {
+  if (drawn_) {
+    std::fprintf(stderr, "\r\033[K");
+    std::fflush(stderr);
+    drawn_ = false;
+  }
+}
+
+}  // namespace airlock

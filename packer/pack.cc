@@ -1,0 +1,304 @@
+#include "packer/pack.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "common/age/age.h"
+#include "common/audit.h"
+#include "common/bundle/envelope_write.h"
+#include "common/bundle/format.h"
+#include "common/bundle/label.h"
+#include "common/bundle/manifest.h"
+#include "common/elf/elf.h"
+#include "common/error.h"
+#include "common/hash.h"
+#include "common/io.h"
+#include "common/minisign/minisign.h"
+#include "common/progress.h"
+#include "common/prompt.h"
+#include "common/zstd_stream.h"
+#include "packer/environment.h"
+#include "packer/pack_checks.h"
+#include "packer/payload_writer.h"
+#include "packer/relocate.h"
+#include "packer/walk.h"
+#include "packer/wheelhouse.h"
+#include "version.h"
+
+namespace airlock::packer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+minisign::SecretKey load_signing_key(const PackOptions& o) {
+  SecureBytes text = read_secret_file(o.secret_key);
+  if (!minisign::SecretKey::is_encrypted(text.view())) return minisign::SecretKey::parse(text.view(), nullptr, o.secret_key);
+  SecureBytes pass;
+  if (!o.key_passphrase_file.empty()) {
+    pass = read_passphrase_file(o.key_passphrase_file);
+  } else if (stdin_is_terminal()) {
+    pass = prompt_passphrase("Passphrase for " + o.secret_key + ": ");
+  } else {
+    throw Error(Exit::kUsage, o.secret_key + ": the signing key is encrypted and no passphrase was given",
+                "pass --key-passphrase-file FILE (first line is the passphrase), or run on a terminal");
+  }
+  return minisign::SecretKey::parse(text.view(), &pass, o.secret_key);
+}
+
+// Streams the bytes of one regular file into the payload, hashing them and
+// patching or scanning them for relocation on the way.
+class FileStreamer {
+ public:
+  FileStreamer(PayloadWriter& tar, const std::vector<std::string>& prefixes, Progress& progress)
+      : tar_(tar), prefixes_(prefixes), scan_(prefixes), progress_(progress), buf_(1 << 20) {}
+
+  struct Out {
+    std::string sha256;
+    uint64_t size = 0;
+    std::optional<RelocateMode> relocate;
+    bool elf_patched = false;
+  };
+
+  Out stream(const WalkEntry& e, const std::string& rel_in_env, bool in_env) {
+    UniqueFd fd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME));
+    if (!fd && errno == EPERM) fd = UniqueFd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("cannot open", e.source);
+    Out out;
+    scan_.reset();
+    size_t n = read_some(fd.get(), e.source, std::span<uint8_t>(buf_.data(), std::min<uint64_t>(buf_.size(), e.size)));
+    // ELF files: RPATH/RUNPATH planned from the file's own tables (pread),
+    // then patched chunk by chunk as they stream: the source is never
+    // modified, memory stays constant, and the archive and the manifest
+    // see the patched bytes.
+    std::optional<ElfPatch> patch;
+    if (in_env && n >= 4 && elf::has_elf_magic(std::span<const uint8_t>(buf_.data(), n)))
+      patch = plan_elf_patch_file(rel_in_env, e.source, prefixes_);
+    out.elf_patched = patch.has_value();
+    tar_.begin_file(e.path, e.mode, e.mtime, e.size);
+    uint64_t total = 0;
+    for (;;) {
+      std::span<uint8_t> chunk(buf_.data(), n);
+      if (patch) patch->apply_at(total, chunk);
+      if (in_env) scan_.feed(chunk);
+      sha_.update(chunk);
+      tar_.data(chunk);
+      progress_.add(0, n);
+      total += n;
+      if (total == e.size) break;
+      n = read_some(fd.get(), e.source, std::span<uint8_t>(buf_.data(), std::min<uint64_t>(buf_.size(), e.size - total)));
+      if (n == 0) break;
+    }
+    check_size(e, total, fd.get());
+    out.size = total;
+    out.sha256 = sha_.hex_digest();
+    if (in_env) out.relocate = relocation_mode(rel_in_env, scan_);
+    return out;
+  }
+
+ private:
+  static size_t read_some(int fd, const std::string& path, std::span<uint8_t> buf) {
+    if (buf.empty()) return 0;
+    for (;;) {
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno == EINTR) { check_interrupted(); continue; }
+      throw_errno("read failed", path);
+    }
+  }
+
+  static void check_size(const WalkEntry& e, uint64_t got, int fd) {
+    uint8_t extra;
+    if (got != e.size || (got == e.size && ::read(fd, &extra, 1) > 0))
+      throw Error(Exit::kUsage, e.source + ": file changed size while being packed (" + std::to_string(e.size) +
+                                    " bytes when walked, " + (got == e.size ? "more" : std::to_string(got)) + " now)",
+                  "pack again when nothing is writing to the environment");
+  }
+
+  PayloadWriter& tar_;
+  const std::vector<std::string>& prefixes_;
+  PrefixScanner scan_;
+  Progress& progress_;
+  std::vector<uint8_t> buf_;
+  Sha256 sha_;
+};
+
+std::string python_summary(const Environment& env) {
+  return env.python.version + " " + env.python.interpreter_tag + " " + env.python.platform_tag;
+}
+
+}  // namespace
+
+PackResult pack(const PackOptions& o) {
+  auto t0 = std::chrono::steady_clock::now();
+  sodium_ready();
+  PackResult r;
+  r.out = o.out;
+
+  // Keys and recipients first: a typo should fail before any work.
+  minisign::SecretKey sk = load_signing_key(o);
+  r.signer_key_id = minisign::key_id_hex(sk.key_id());
+  std::vector<age::X25519Recipient> recipients;
+  for (const auto& s : o.recipients) recipients.push_back(age::X25519Recipient::parse(s));
+  if (!o.recipients_file.empty()) {
+    auto more = age::parse_recipients_file(read_file(o.recipients_file), o.recipients_file);
+    recipients.insert(recipients.end(), more.begin(), more.end());
+  }
+  std::optional<SecureBytes> passphrase;
+  if (!o.passphrase_file.empty()) passphrase = read_passphrase_file(o.passphrase_file);
+  if (recipients.empty() == !passphrase.has_value())
+    throw Error(Exit::kUsage, "give the secure node's key with -R age1... (or --recipients-file), or --passphrase-file, and not both",
+                "the node's operator gets the age1... recipient from 'unpacker keygen'");
+
+  Environment env = inspect_environment(o.env_dir);
+  r.python = python_summary(env);
+  note("environment " + env.prefix + " (" + to_string(env.kind) + ", Python " + r.python + ")", o.output);
+
+  WheelSource wheels = prepare_wheelhouse(env, o);
+  CheckSummary check = run_pack_checks(wheels, o);
+
+  // Walk everything first: totals for progress, and errors (loops, dangling
+  // links) before the output file is created.
+  Walker walker(WalkOptions{o.skip_broken_links});
+  walker.walk(env.prefix, "env");
+  if (!wheels.dir.empty()) walker.walk(wheels.dir, "wheels");
+  WalkResult walked = walker.take();
+  filter_wheelhouse_entries(walked, o.allow_sdist);
+  for (const auto& w : walked.warnings) warn(w);
+
+  bundle::Manifest m;
+  m.bundle_id = bundle::new_bundle_id();
+  m.created = bundle::rfc3339_now();
+  m.source_prefix = env.prefix;
+  m.interpreter = "env/" + env.interpreter;
+  m.python = {env.python.version, env.python.interpreter_tag, env.python.platform_tag, env.python.implementation,
+              env.python.abi_tag};
+  r.bundle_id = m.bundle_id;
+  r.created = m.created;
+
+  int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  OutputFile outfile(o.out, 0644, o.force);
+  bundle::EnvelopeWriter envelope(outfile, std::time(nullptr));
+  std::unique_ptr<age::Encryptor> enc =
+      passphrase ? age::Encryptor::to_passphrase(envelope.payload(), *passphrase)
+                 : age::Encryptor::to_recipients(envelope.payload(), recipients);
+  ZstdWriter zstd(*enc, o.level, threads);
+  PayloadWriter tar(zstd);
+
+  Progress progress("packing", o.output.show_progress(), walked.files + walked.hardlinks + walked.dirs, walked.bytes);
+  FileStreamer streamer(tar, env.prefix_strings, progress);
+  m.files.reserve(walked.entries.size() + 8);
+  for (const WalkEntry& e : walked.entries) {
+    check_interrupted();
+    bundle::FileEntry fe{e.path, bundle::EntryType::kDir, e.mode};
+    bool in_env = e.path.rfind("env/", 0) == 0;
+    std::string rel = in_env ? e.path.substr(4) : e.path;
+    switch (e.type) {
+      case EntryType::kDir:
+        tar.add_dir(e.path, e.mode, e.mtime);
+        ++r.dirs;
+        break;
+      case EntryType::kHardlink:
+        tar.add_hardlink(e.path, e.link_target, e.mtime);
+        fe.type = bundle::EntryType::kHardlink;
+        fe.target = e.link_target;
+        ++r.hardlinks;
+        break;
+      case EntryType::kFile: {
+        auto s = streamer.stream(e, rel, in_env);
+        fe.type = bundle::EntryType::kFile;
+        fe.size = s.size;
+        fe.sha256 = s.sha256;
+        if (s.elf_patched) ++r.elf_patched;
+        if (s.relocate) m.relocate.push_back({e.path, to_string(*s.relocate)});
+        if (!in_env) wheels.record_hash(e.path, s.sha256, m.wheels);
+        ++r.files;
+        if (in_env) r.env_bytes += s.size;
+        break;
+      }
+    }
+    if (!e.was_link_to.empty()) m.dereferenced.push_back({e.path, e.was_link_to});
+    progress.add(1, 0);
+    m.files.push_back(std::move(fe));
+  }
+  for (const auto& s : walked.skipped) m.skipped.push_back({s.path, s.reason});
+
+  // airlock/: requirements as given, the hash lock, the SBOM, the manifest.
+  int64_t now = std::time(nullptr);
+  auto add_meta = [&](std::string_view path, const std::string& content) {
+    tar.add_bytes(std::string(path), 0644, now, content);
+    m.files.push_back({std::string(path), bundle::EntryType::kFile, 0644, content.size(), sha256_hex(content)});
+  };
+  tar.add_dir("airlock", 0755, now);
+  m.files.push_back({"airlock", bundle::EntryType::kDir, 0755});
+  add_meta(bundle::kRequirementsPath, wheels.requirements_text);
+  add_meta(bundle::kLockPath, requirements_lock(m.wheels));
+  std::string sbom = make_pack_sbom(check, m, o);
+  add_meta(bundle::kSbomPath, sbom);
+  m.extra["check"] = check.to_json();
+  m.extra["tool"] = {{"name", "airlock packer"}, {"version", AIRLOCK_VERSION}};
+  std::string manifest = m.dump();
+  tar.add_bytes(std::string(bundle::kManifestPath), 0644, now, manifest);
+  tar.close();
+  zstd.finish();  // ends the frame, the age stream, and flushes the envelope
+  envelope.end_payload();
+  progress.done();
+
+  r.payload_bytes = envelope.payload_bytes();
+  r.payload_sha256 = envelope.payload_sha256();
+  r.content_bytes = tar.bytes_out();
+  r.content_files = tar.members();
+  r.wheels = m.wheels.size();
+  r.relocate_listed = m.relocate.size();
+  r.dereferenced = m.dereferenced.size();
+  r.skipped = m.skipped.size();
+
+  // Signatures and label.
+  auto payload_sig = minisign::sign_prehashed(sk, std::span<const uint8_t, 64>(envelope.payload_blake2b()),
+                                              bundle::trusted_comment(m.bundle_id, bundle::kPayloadMember),
+                                              "signature from airlock packer");
+  bundle::Label label;
+  label.marking = o.marking.empty() ? "UNMARKED" : o.marking;
+  label.set("format", std::string(bundle::kFormat));
+  label.set("bundle-id", m.bundle_id);
+  label.set("created", m.created);
+  label.set("marking", label.marking);
+  label.set("signer-key-id", r.signer_key_id);
+  std::string rcpt;
+  for (const auto& rc : recipients) rcpt += (rcpt.empty() ? "" : " ") + rc.encode();
+  label.set("recipients", passphrase ? "passphrase" : rcpt);
+  label.set("payload-bytes", std::to_string(r.payload_bytes));
+  label.set("payload-sha256", r.payload_sha256);
+  label.set("content-bytes", std::to_string(r.content_bytes));
+  label.set("content-files", std::to_string(r.content_files));
+  label.set("python", r.python);
+  label.set("source-prefix", env.prefix);
+  label.set("wheels", std::to_string(r.wheels));
+  label.set("check", check.label_value());
+  label.set("tool", std::string("airlock packer ") + AIRLOCK_VERSION);
+  label.free_text = bundle::label_instructions(fs::path(o.out).filename().string());
+  std::string label_text = label.format();
+  auto label_sig = minisign::sign_prehashed(
+      sk, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(label_text.data()), label_text.size()),
+      bundle::trusted_comment(m.bundle_id, bundle::kLabelMember), "signature from airlock packer");
+
+  envelope.add_member(bundle::kPayloadSigMember, payload_sig.file_text());
+  envelope.add_member(bundle::kLabelMember, label_text);
+  envelope.add_member(bundle::kLabelSigMember, label_sig.file_text());
+  envelope.close();
+  struct stat st {};
+  if (::fstat(outfile.fd(), &st) == 0) r.bundle_bytes = static_cast<uint64_t>(st.st_size);
+  if (!o.sbom_out.empty()) write_new_file(o.sbom_out, sbom, 0644, o.force);
+  outfile.commit();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace airlock::packer

@@ -1,0 +1,32 @@
+// What `packer pack` runs from `packer check` before sealing, and the SBOM
+// it puts in every payload.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/bundle/manifest.h"
+#include "packer/check.h"
+#include "packer/environment.h"
+#include "packer/wheelhouse.h"
+
+namespace airlock::packer {
+
+struct PackOptions;
+
+struct CheckSummary {
+  bool ran = false;  // false with --no-check
+  CheckReport report;
+  nlohmann::json to_json() const;
+  std::string label_value() const;  // "passed, 2 warnings" / "skipped (--no-check)"
+};
+
+// Runs the checks of `packer check` (with --no-check only what the SBOM
+// needs: the environment and the wheels are read, pip and the library
+// doctor are not run). Errors stop the pack: no bundle is written.
+CheckSummary run_pack_checks(const WheelSource& wheels, const PackOptions& o);
+
+// CycloneDX JSON for airlock/sbom.cdx.json.
+std::string make_pack_sbom(const CheckSummary& check, const bundle::Manifest& m, const PackOptions& o);
+
+}  // namespace airlock::packer

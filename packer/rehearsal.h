@@ -1,0 +1,56 @@
+// Offline install rehearsal: the environment's own pip resolves the
+// requirements against the wheelhouse alone, as the unpacker's pip will on
+// the secure node (--no-index --find-links), for this interpreter's tags.
+//
+// pip >= 22.2: `pip install --dry-run --report FILE` (nothing is installed).
+// Older pips: an install into a throwaway --target directory.
+// pip runs with a cleared environment (env -i) plus PIP_CONFIG_FILE=/dev/null
+// and PYTHONNOUSERSITE=1: no site configuration, proxies or user site can
+// make the rehearsal pass here and the real install fail there.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "packer/finding.h"
+#include "packer/wheel.h"
+
+namespace airlock::packer {
+
+struct RehearsalInput {
+  std::string env_dir;          // the environment's prefix
+  std::string interpreter;      // absolute path of its python
+  std::string python_tag;       // "cp312" (for messages)
+  std::string platform_tag;     // "linux_x86_64" (for messages)
+  std::string requirements;     // requirements file; "" = every wheel in the wheelhouse
+  std::string wheelhouse;       // directory of wheels
+  std::vector<WheelInfo> wheels;  // what the wheelhouse holds (read_wheel)
+  std::vector<std::string> sdists;  // sdist files in the wheelhouse
+  bool allow_sdist = false;
+  int timeout_ms = 600'000;
+};
+
+// A distribution pip would install.
+struct Resolved {
+  std::string name, version;
+  std::string file;    // basename of the wheel (or sdist) pip chose
+  std::string sha256;  // from pip's report ("" when unknown)
+  bool requested = false;
+};
+
+struct RehearsalResult {
+  std::vector<Finding> findings;
+  std::vector<Resolved> resolved;  // empty when resolution failed
+  std::string pip_version;         // "23.2.1"
+  std::string method;              // "dry-run-report" or "target-install"
+  bool ran = false;                // pip was run (false when there was nothing to do)
+};
+
+RehearsalResult rehearse_install(const RehearsalInput& in);
+
+// Exposed for tests: turns pip's output (stdout, then stderr) into findings, naming each missing
+// distribution and what required it (from pip's "(from X)", else from the
+// requirements file or the wheels' Requires-Dist).
+std::vector<Finding> findings_from_pip_errors(const std::string& pip_output, const RehearsalInput& in);
+
+}  // namespace airlock::packer

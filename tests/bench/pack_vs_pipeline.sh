@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# packer pack --level 3 against the standard-tool pipeline on the same prefix:
+#   tar -ch PREFIX | zstd -T2 -3 | age -r R > f && minisign -S -m f
+# Runs alternate (pipeline, packer, ...); prints the median wall ratio
+# (packer/pipeline), the size ratio and the peak RSS of each.
+#   tests/bench/pack_vs_pipeline.sh [PREFIX] [ROUNDS]
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
+PREFIX=${1:-$(pyenv root)/versions/3.11.7}
+ROUNDS=${2:-5}
+W=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench-XXXXXX")
+trap 'rm -rf "$W"' EXIT
+
+"$BIN/packer" keygen --unencrypted -o "$W/s.key" --audit-log "$W/a.jsonl" -q >/dev/null
+minisign -G -W -p "$W/m.pub" -s "$W/m.key" >/dev/null
+R=$("$BIN/unpacker" keygen -o "$W/id.key" --audit-log "$W/a.jsonl" | grep ^age1)
+echo "prefix: $PREFIX ($(du -sh "$PREFIX" | cut -f1), $(find "$PREFIX" | wc -l) entries); $(nproc) cores"
+
+# Warm the page cache for both.
+tar -chf /dev/null "$PREFIX" 2>/dev/null
+
+ours() {
+  rm -f "$W/ours.sealed"
+  /usr/bin/time -f "%e %M" -o "$W/t" "$BIN/packer" pack --env "$PREFIX" --no-check --level 3 -s "$W/s.key" -R "$R" \
+    -o "$W/ours.sealed" --quiet --audit-log "$W/a.jsonl"
+  cat "$W/t"
+}
+pipeline() {
+  rm -f "$W/pipe.age" "$W/pipe.age.minisig"
+  /usr/bin/time -f "%e %M" -o "$W/t" bash -c \
+    "tar -chf - '$PREFIX' 2>/dev/null | zstd -q -T2 -3 | age -r '$R' > '$W/pipe.age' && minisign -S -s '$W/m.key' -m '$W/pipe.age' >/dev/null"
+  cat "$W/t"
+}
+
+ratios=(); ours_rss=0; pipe_rss=0
+for i in $(seq "$ROUNDS"); do
+  read -r pt prss < <(pipeline)
+  read -r ot orss < <(ours)
+  ratios+=("$(echo "scale=3; $ot / $pt" | bc)")
+  echo "round $i: packer ${ot}s (peak ${orss} KiB)  pipeline ${pt}s (largest process ${prss} KiB)"
+  [ "$orss" -gt "$ours_rss" ] && ours_rss=$orss
+  [ "$prss" -gt "$pipe_rss" ] && pipe_rss=$prss
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+osize=$(stat -c %s "$W/ours.sealed"); psize=$(stat -c %s "$W/pipe.age")
+echo "median wall ratio (packer/pipeline): $median"
+echo "size ratio (bundle/pipeline .age): $(echo "scale=4; $osize / $psize" | bc) ($osize / $psize bytes)"
+echo "peak RSS: packer $((ours_rss / 1024)) MiB; pipeline's largest process $((pipe_rss / 1024)) MiB"

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# packer pack refuses bad input with a clear error naming the path, the
+# documented exit status, and no output file left behind.
+source "$(dirname "$0")/lib.sh"
+find_python_prefix
+make_keys
+KEY=$WORK/keys/signing.key
+OUT=$WORK/out
+mkdir -p "$OUT"
+
+# expect STATUS PATTERN -- packer pack args...: runs, checks status and
+# stderr, and that $OUT is still empty.
+expect() {
+  local want=$1 pattern=$2; shift 3
+  set +e
+  "$PACKER" pack "$@" -s "$KEY" --audit-log "$WORK/audit.jsonl" -o "$OUT/b.sealed" >"$WORK/o" 2>"$WORK/e"
+  local got=$?
+  set -e
+  [ "$got" = "$want" ] || fail "exit $got, wanted $want: $(cat "$WORK/e")"
+  grep -q -- "$pattern" "$WORK/e" || fail "stderr lacks '$pattern': $(cat "$WORK/e")"
+  [ -z "$(ls -A "$OUT")" ] || fail "output left behind: $(ls -A "$OUT")"
+}
+
+# A small environment: a copy of the interpreter and libpython, the standard
+# library reached through a symlink that leads outside the tree (as conda's
+# package cache does).
+mk_env() {
+  local e=$1
+  mkdir -p "$e/bin" "$e/lib"
+  cp "$PY_BIN" "$e/bin/"
+  cp -P "$PY_PREFIX"/lib/libpython3*.so* "$e/lib/" 2>/dev/null || true
+  ln -s "$PY_PREFIX/lib/$(basename "$PY_BIN")" "$e/lib/$(basename "$PY_BIN")"
+}
+
+# 1. A venv is refused, saying why and what to do instead.
+"$PY_BIN" -m venv --without-pip "$WORK/venv"
+expect 2 "venv" -- --env "$WORK/venv" -R "$RECIPIENT"
+grep -q "hint:" "$WORK/e" || fail "no hint for a venv"
+pass "venv refused: $(head -1 "$WORK/e")"
+
+# 2. Not an environment at all.
+mkdir -p "$WORK/empty"
+expect 2 "$WORK/empty" -- --env "$WORK/empty" -R "$RECIPIENT"
+pass "non-environment refused"
+
+# 3. A bad recipient, and no recipient at all.
+expect 2 "age1nope" -- --env "$PY_PREFIX" -R age1nope
+expect 2 "recipient" -- --env "$PY_PREFIX"
+pass "bad or missing recipient refused before any work"
+
+# 4. A dangling link names the link and its target.
+mk_env "$WORK/e1"
+ln -s "$WORK/nowhere/libgone.so" "$WORK/e1/lib/libgone.so"
+expect 2 "libgone.so" -- --env "$WORK/e1" -R "$RECIPIENT" --no-check
+grep -q "nowhere/libgone.so" "$WORK/e" || fail "dangling target not named: $(cat "$WORK/e")"
+grep -q -- "--skip-broken-links" "$WORK/e" || fail "no hint about --skip-broken-links"
+pass "dangling link refused with its target"
+
+# 5. A directory loop names the link.
+mk_env "$WORK/e2"
+ln -s .. "$WORK/e2/lib/loop"
+expect 2 "loop" -- --env "$WORK/e2" -R "$RECIPIENT" --no-check
+pass "directory loop refused: $(grep error "$WORK/e" | head -1)"
+
+# 6. --skip-broken-links packs and records what it left out.
+"$PACKER" pack --env "$WORK/e1" -R "$RECIPIENT" --no-check --skip-broken-links -s "$KEY" \
+  --audit-log "$WORK/audit.jsonl" -o "$OUT/skip.sealed" -q || fail "--skip-broken-links did not pack"
+mkdir "$WORK/x" && tar -xf "$OUT/skip.sealed" -C "$WORK/x"
+age -d -i "$WORK/keys/node.key" "$WORK/x/payload.age" | zstd -dq | tar -x -C "$WORK/x" airlock/manifest.json
+python3 - "$WORK/x/airlock/manifest.json" <<'PY' || fail "skipped link not recorded"
+import json, sys
+m = json.load(open(sys.argv[1]))
+s = [x for x in m["skipped"] if x["path"].endswith("libgone.so")]
+assert s and "nowhere/libgone.so" in s[0]["reason"], m["skipped"]
+assert any(d["path"].startswith("env/lib/python3.") and d["was_link_to"].startswith("/") for d in m["dereferenced"]), "outside link not dereferenced"
+PY
+rm -f "$OUT/skip.sealed"
+pass "--skip-broken-links records the skipped link; the outside link was dereferenced"
+
+# 7. An existing output is not replaced without --force.
+echo keep > "$OUT/b.sealed"
+set +e
+"$PACKER" pack --env "$PY_PREFIX" -R "$RECIPIENT" -s "$KEY" --no-check -o "$OUT/b.sealed" --audit-log "$WORK/audit.jsonl" 2>"$WORK/e"
+rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q -- "--force" "$WORK/e" && [ "$(cat "$OUT/b.sealed")" = keep ] || fail "existing output: rc $rc $(cat "$WORK/e")"
+rm -f "$OUT/b.sealed"
+pass "existing output kept without --force"
+
+# 8. SIGINT in the middle of a pack: exit 130, no output, no partial file.
+"$PACKER" pack --env "$PY_PREFIX" -R "$RECIPIENT" -s "$KEY" --no-check --level 19 --threads 1 \
+  -o "$OUT/int.sealed" --audit-log "$WORK/audit.jsonl" -q 2>"$WORK/e" &
+pid=$!
+for _ in $(seq 100); do [ -n "$(ls -A "$OUT")" ] && break; sleep 0.05; done
+sleep 0.5
+kill -INT $pid
+set +e; wait $pid; rc=$?; set -e
+[ "$rc" = 130 ] || fail "SIGINT: exit $rc: $(cat "$WORK/e")"
+[ -z "$(ls -A "$OUT")" ] || fail "SIGINT left $(ls -A "$OUT")"
+pass "SIGINT: exit 130 and nothing left behind"
+
+# 9. Failures are audited too.
+grep -q '"outcome":"failed"' "$WORK/audit.jsonl" || fail "no audit record of a failed pack"
+echo PASS
