@@ -128,7 +128,7 @@ void StreamDecryptor::open_range(size_t first, size_t count, size_t end_of_data,
   }
 }
 
-std::string StreamDecryptor::describe_failure(size_t index, Status why, size_t end_of_data, bool eof, uint8_t*) {
+std::string StreamDecryptor::describe_failure(size_t index, Status why, size_t end_of_data, bool eof) {
   uint64_t n = counter_ + index;
   size_t off = index * wire::kEncChunkSize;
   size_t len = std::min(wire::kEncChunkSize, end_of_data - off);
@@ -164,7 +164,7 @@ void StreamDecryptor::produce(Batch& b) {
   if (i < count) {
     // Release what authenticated before the failure, then fail.
     if (status_[i] != Status::kBad) b.released += out_len_[i];
-    b.error = describe_failure(i, status_[i], have, eof_, b.out.data());
+    b.error = describe_failure(i, status_[i], have, eof_);
     return;
   }
   counter_ += count;

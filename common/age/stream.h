@@ -67,7 +67,7 @@ class StreamDecryptor {
   size_t fill();  // returns ciphertext bytes held
   void produce(Batch& b);  // reads and opens one batch of chunks
   void open_range(size_t first, size_t count, size_t end_of_data, bool eof, uint8_t* out);
-  std::string describe_failure(size_t index, Status why, size_t end_of_data, bool eof, uint8_t* out);
+  std::string describe_failure(size_t index, Status why, size_t end_of_data, bool eof);
   std::span<const uint8_t> deliver(Batch& b);
   void worker();
 
