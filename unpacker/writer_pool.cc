@@ -9,6 +9,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "common/error.h"
@@ -39,22 +40,29 @@ struct WriterPool::Impl {
   size_t max_bytes;
   std::vector<std::pair<size_t, std::string>> digests;
   std::mutex mu;
-  std::condition_variable cv_work, cv_space;
-  std::deque<FileJob> jobs;
+  std::condition_variable cv_space;
+  // One queue per thread: files of one directory always go to the same
+  // thread, so threads do not contend for a directory's lock (and, on
+  // ext4, mostly allocate inodes in different block groups).
+  std::vector<std::deque<FileJob>> queues;
+  std::vector<std::condition_variable> cv_work;
+  size_t pending = 0;
   size_t queued_bytes = 0, busy = 0;
   bool stop = false;
   std::exception_ptr err;
   std::vector<std::thread> threads;
 
-  void work() {
+  void work(size_t me) {
+    auto& jobs = queues[me];
     for (;;) {
       FileJob job;
       {
         std::unique_lock lk(mu);
-        cv_work.wait(lk, [&] { return stop || !jobs.empty(); });
+        cv_work[me].wait(lk, [&] { return stop || !jobs.empty(); });
         if (stop && (jobs.empty() || err)) return;
         job = std::move(jobs.front());
         jobs.pop_front();
+        --pending;
         ++busy;
       }
       std::string digest;
@@ -80,15 +88,18 @@ WriterPool::WriterPool(int dirfd, unsigned threads, size_t max_queued_bytes)
     : impl_(std::make_unique<Impl>()) {
   impl_->dirfd = dirfd;
   impl_->max_bytes = max_queued_bytes;
-  for (unsigned i = 0; i < std::max(1u, threads); ++i) impl_->threads.emplace_back([this] { impl_->work(); });
+  unsigned n = std::max(1u, threads);
+  impl_->queues.resize(n);
+  impl_->cv_work = std::vector<std::condition_variable>(n);
+  for (unsigned i = 0; i < n; ++i) impl_->threads.emplace_back([this, i] { impl_->work(i); });
 }
 
 WriterPool::~WriterPool() {
   {
     std::lock_guard lk(impl_->mu);
     impl_->stop = true;
-    impl_->jobs.clear();
-    impl_->cv_work.notify_all();
+    for (auto& q : impl_->queues) q.clear();
+    for (auto& c : impl_->cv_work) c.notify_all();
   }
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
@@ -102,17 +113,20 @@ void WriterPool::submit(FileJob job) {
   s.cv_space.wait(lk, [&] { return s.err || s.queued_bytes == 0 || s.queued_bytes + job.data.size() <= s.max_bytes; });
   if (s.err) std::rethrow_exception(s.err);
   s.queued_bytes += job.data.size();
-  s.jobs.push_back(std::move(job));
-  s.cv_work.notify_one();
+  auto slash = job.path.rfind('/');
+  size_t q = std::hash<std::string_view>{}(std::string_view(job.path).substr(0, slash)) % s.queues.size();
+  s.queues[q].push_back(std::move(job));
+  ++s.pending;
+  s.cv_work[q].notify_one();
 }
 
 std::vector<std::pair<size_t, std::string>> WriterPool::finish() {
   Impl& s = *impl_;
   {
     std::unique_lock lk(s.mu);
-    s.cv_space.wait(lk, [&] { return s.err || (s.jobs.empty() && s.busy == 0); });
+    s.cv_space.wait(lk, [&] { return s.err || (s.pending == 0 && s.busy == 0); });
     s.stop = true;
-    s.cv_work.notify_all();
+    for (auto& c : s.cv_work) c.notify_all();
   }
   for (auto& t : s.threads)
     if (t.joinable()) t.join();
