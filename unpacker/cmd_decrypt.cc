@@ -21,6 +21,7 @@ struct DecryptOptions {
   std::string output;
   std::string input;
   bool force = false;
+  unsigned threads = 0;
   std::string audit_log;
   OutputOptions out;
 };
@@ -54,7 +55,7 @@ int run_decrypt(const DecryptOptions& o) {
   try {
     age::DecryptKeys keys = load_keys(o);
     FileReader in(o.input);
-    age::Decryptor dec(in, keys);
+    age::Decryptor dec(in, keys, o.threads);
     if (o.output.empty()) {
       FdWriter w(STDOUT_FILENO, "<stdout>");
       bytes = dec.copy_to(w);
@@ -99,6 +100,7 @@ Command decrypt_command() {
                            "File whose first line is the passphrase (for files made with 'age -p')");
             app.add_option("-o,--output", o->output, "Write the plaintext here (mode 0600) instead of stdout");
             app.add_flag("--force", o->force, "Replace an existing output file");
+            app.add_option("--threads", o->threads, "Threads opening payload chunks (default 0: up to 2)");
             app.add_option("--audit-log", o->audit_log,
                            "Audit log (default $AIRLOCK_AUDIT_LOG, else $XDG_STATE_HOME/airlock/audit.jsonl)");
             app.add_option("FILE", o->input, "The age file ('-' for stdin)")->required();

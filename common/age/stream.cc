@@ -63,9 +63,20 @@ void StreamEncryptor::finish() {
 // ---- decryption ----
 
 StreamDecryptor::StreamDecryptor(Reader& in, SecureBytes key, unsigned threads)
-    : in_(in), key_(std::move(key)), threads_(std::max(1u, threads)),
-      in_buf_(kBatch * wire::kEncChunkSize + 1), out_buf_(kBatch * wire::kChunkSize),
-      status_(kBatch), out_len_(kBatch) {}
+    : in_(in), key_(std::move(key)), in_buf_(kBatch * wire::kEncChunkSize + 1), status_(kBatch), out_len_(kBatch),
+      pipelined_(threads >= 2) {
+  for (auto& b : batches_) b.out.resize(kBatch * wire::kChunkSize);
+}
+
+StreamDecryptor::~StreamDecryptor() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  // The producer stops after its current batch (a read in progress finishes first).
+  if (thread_.joinable()) thread_.join();
+}
 
 size_t StreamDecryptor::fill() {
   while (in_len_ < in_buf_.size() && !eof_) {
@@ -77,12 +88,12 @@ size_t StreamDecryptor::fill() {
   return in_len_;
 }
 
-void StreamDecryptor::open_range(size_t first, size_t count, size_t end_of_data, bool eof) {
+void StreamDecryptor::open_range(size_t first, size_t count, size_t end_of_data, bool eof, uint8_t* out_base) {
   for (size_t i = first; i < first + count; ++i) {
     size_t off = i * wire::kEncChunkSize;
     size_t len = std::min(wire::kEncChunkSize, end_of_data - off);
     const uint8_t* in = in_buf_.data() + off;
-    uint8_t* out = out_buf_.data() + i * wire::kChunkSize;
+    uint8_t* out = out_base + i * wire::kChunkSize;
     uint8_t nonce[wire::kAeadNonceSize];
     bool at_end = eof && off + len == end_of_data;
     out_len_[i] = len >= wire::kAeadTagSize ? len - wire::kAeadTagSize : 0;
@@ -132,46 +143,92 @@ std::string StreamDecryptor::describe_failure(size_t index, Status why, size_t e
   return where + " failed to decrypt and authenticate";
 }
 
-std::span<const uint8_t> StreamDecryptor::next() {
-  if (!pending_error_.empty()) payload_error(pending_error_);
-  if (done_) return {};
+void StreamDecryptor::produce(Batch& b) {
+  b.released = 0;
+  b.error.clear();
+  b.end = false;
+  b.exception = nullptr;
   size_t have = fill();
-  if (have == 0)
-    payload_error(counter_ == 0 ? "no payload after the header (even an empty file has one chunk)"
-                                : "file ends after chunk " + std::to_string(counter_ - 1) +
-                                      " without a final chunk: it was truncated");
+  if (have == 0) {
+    b.error = counter_ == 0 ? "no payload after the header (even an empty file has one chunk)"
+                            : "file ends after chunk " + std::to_string(counter_ - 1) +
+                                  " without a final chunk: it was truncated";
+    return;
+  }
   // Chunks to open now. Unless at end of file, keep the byte after the last
   // one in the buffer: it proves these chunks are not the final one.
   size_t count = eof_ ? (have + wire::kEncChunkSize - 1) / wire::kEncChunkSize : (have - 1) / wire::kEncChunkSize;
-  size_t workers = std::min<size_t>(threads_, count / 4 + 1);
-  if (workers <= 1) {
-    open_range(0, count, have, eof_);
-  } else {
-    std::vector<std::thread> pool;
-    size_t per = (count + workers - 1) / workers;
-    for (size_t w = 1; w < workers; ++w) {
-      size_t first = w * per;
-      if (first >= count) break;
-      pool.emplace_back([this, first, per, count, have] { open_range(first, std::min(per, count - first), have, eof_); });
-    }
-    open_range(0, std::min(per, count), have, eof_);
-    for (auto& t : pool) t.join();
-  }
-  size_t released = 0, i = 0;
-  for (; i < count && status_[i] == Status::kOk; ++i) released += out_len_[i];
+  open_range(0, count, have, eof_, b.out.data());
+  size_t i = 0;
+  for (; i < count && status_[i] == Status::kOk; ++i) b.released += out_len_[i];
   if (i < count) {
     // Release what authenticated before the failure, then fail.
-    if (status_[i] != Status::kBad) released += out_len_[i];
-    pending_error_ = describe_failure(i, status_[i], have, eof_);
-    if (released == 0) payload_error(pending_error_);
-    return {out_buf_.data(), released};
+    if (status_[i] != Status::kBad) b.released += out_len_[i];
+    b.error = describe_failure(i, status_[i], have, eof_);
+    return;
   }
   counter_ += count;
   size_t consumed = std::min(have, count * wire::kEncChunkSize);
   std::memmove(in_buf_.data(), in_buf_.data() + consumed, have - consumed);
   in_len_ = have - consumed;
-  if (eof_) done_ = true;  // the final chunk authenticated and nothing follows it
-  return {out_buf_.data(), released};
+  b.end = eof_;  // the final chunk authenticated and nothing follows it
+}
+
+std::span<const uint8_t> StreamDecryptor::deliver(Batch& b) {
+  if (b.exception) {
+    done_ = true;
+    std::rethrow_exception(b.exception);
+  }
+  if (!b.error.empty()) {
+    pending_error_ = b.error;
+    if (b.released == 0) payload_error(pending_error_);
+  }
+  if (b.end) done_ = true;
+  return {b.out.data(), b.released};
+}
+
+void StreamDecryptor::worker() {
+  for (size_t k = 0;; k ^= 1) {
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stop_ || !full_[k]; });
+      if (stop_) return;
+    }
+    Batch& b = batches_[k];
+    try {
+      produce(b);
+    } catch (...) {
+      b.exception = std::current_exception();
+    }
+    bool last = b.exception || !b.error.empty() || b.end;
+    {
+      std::lock_guard lk(mu_);
+      full_[k] = true;
+    }
+    cv_.notify_all();
+    if (last) return;
+  }
+}
+
+std::span<const uint8_t> StreamDecryptor::next() {
+  if (!pending_error_.empty()) payload_error(pending_error_);
+  if (done_) return {};
+  if (!pipelined_) {
+    produce(batches_[0]);
+    return deliver(batches_[0]);
+  }
+  if (!thread_.joinable()) thread_ = std::thread([this] { worker(); });
+  {
+    std::unique_lock lk(mu_);
+    if (holding_) {  // the caller is done with the previous batch
+      full_[current_] = false;
+      current_ ^= 1;
+    }
+    holding_ = true;
+    cv_.notify_all();
+    cv_.wait(lk, [&] { return full_[current_]; });
+  }
+  return deliver(batches_[current_]);
 }
 
 }  // namespace airlock::age

@@ -6,9 +6,13 @@
 // follow it. Memory is a fixed buffer of a few chunks, whatever the size.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
+#include <mutex>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/age/format.h"
@@ -37,8 +41,13 @@ class StreamEncryptor {
 
 class StreamDecryptor {
  public:
-  // threads: how many threads open chunks (1 = this thread only).
+  // threads: 1 reads and opens chunks on the caller's thread; 2 or more
+  // run a producer thread that reads and opens the next batch while the
+  // caller consumes the current one (two batches in flight at most).
   StreamDecryptor(Reader& in, SecureBytes key, unsigned threads = 1);
+  ~StreamDecryptor();
+  StreamDecryptor(const StreamDecryptor&) = delete;
+  StreamDecryptor& operator=(const StreamDecryptor&) = delete;
   // The next authenticated plaintext (valid until the next call); empty at
   // the end. Throws AgeError(kPayload) on a forged, truncated or missing
   // final chunk and on data after it.
@@ -48,20 +57,42 @@ class StreamDecryptor {
   // kFinalWithTrailing / kTruncatedAfter: the chunk authenticated (and is
   // released) but the stream is broken right after it.
   enum class Status : uint8_t { kOk, kFinalWithTrailing, kTruncatedAfter, kBad };
-  size_t fill();  // returns bytes available
-  void open_range(size_t first, size_t count, size_t end_of_data, bool eof);
+  struct Batch {
+    std::vector<uint8_t> out;
+    size_t released = 0;
+    std::string error;  // payload failure after the released bytes
+    bool end = false;   // the final chunk is in this batch
+    std::exception_ptr exception;
+  };
+  size_t fill();  // returns ciphertext bytes held
+  void produce(Batch& b);  // reads and opens one batch of chunks
+  void open_range(size_t first, size_t count, size_t end_of_data, bool eof, uint8_t* out);
   std::string describe_failure(size_t index, Status why, size_t end_of_data, bool eof);
+  std::span<const uint8_t> deliver(Batch& b);
+  void worker();
 
+  // Producer side.
   Reader& in_;
   SecureBytes key_;
-  unsigned threads_;
-  std::vector<uint8_t> in_buf_, out_buf_;
+  std::vector<uint8_t> in_buf_;
   size_t in_len_ = 0;  // ciphertext bytes held
-  bool eof_ = false, done_ = false;
+  bool eof_ = false;
   uint64_t counter_ = 0;  // index of the next chunk
   std::vector<Status> status_;
   std::vector<size_t> out_len_;
+  // Consumer side.
+  bool done_ = false;
   std::string pending_error_;
+  // Hand-over between them.
+  bool pipelined_;
+  Batch batches_[2];
+  bool full_[2] = {false, false};
+  size_t current_ = 0;
+  bool holding_ = false;
+  bool stop_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread thread_;
 };
 
 }  // namespace airlock::age
