@@ -85,6 +85,7 @@ class FileStreamer {
     tar_.begin_file(e.path, e.mode, e.mtime, e.size);
     uint64_t total = 0;
     for (;;) {
+      check_interrupted();
       std::span<uint8_t> chunk(buf_.data(), n);
       if (patch) patch->apply_at(total, chunk);
       if (in_env) scan_.feed(chunk);

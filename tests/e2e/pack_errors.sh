@@ -88,7 +88,7 @@ rm -f "$OUT/b.sealed"
 pass "existing output kept without --force"
 
 # 8. SIGINT in the middle of a pack: exit 130, no output, no partial file.
-"$PACKER" pack --env "$PY_PREFIX" -R "$RECIPIENT" -s "$KEY" --no-check --level 19 --threads 1 \
+"$PACKER" pack --env "$PY_PREFIX" -R "$RECIPIENT" -s "$KEY" --no-check --level 6 \
   -o "$OUT/int.sealed" --audit-log "$WORK/audit.jsonl" -q 2>"$WORK/e" &
 pid=$!
 for _ in $(seq 100); do [ -n "$(ls -A "$OUT")" ] && break; sleep 0.05; done
