@@ -82,13 +82,18 @@ class FileStreamer {
     if (in_env && n >= 4 && elf::has_elf_magic(std::span<const uint8_t>(buf_.data(), n)))
       patch = plan_elf_patch_file(rel_in_env, e.source, prefixes_);
     out.elf_patched = patch.has_value();
+    // Scan for the prefix only what may be listed for relocation: not ELF
+    // files (RUNPATH is patched above), not bytecode or archives. They are
+    // most of the bytes of a prefix, and the scan costs as much as hashing.
+    bool scan = in_env && !never_relocated(rel_in_env) &&
+                !(n >= 4 && elf::has_elf_magic(std::span<const uint8_t>(buf_.data(), n)));
     tar_.begin_file(e.path, e.mode, e.mtime, e.size);
     uint64_t total = 0;
     for (;;) {
       check_interrupted();
       std::span<uint8_t> chunk(buf_.data(), n);
       if (patch) patch->apply_at(total, chunk);
-      if (in_env) scan_.feed(chunk);
+      if (scan) scan_.feed(chunk);
       sha_.update(chunk);
       tar_.data(chunk);
       progress_.add(0, n);
@@ -100,7 +105,7 @@ class FileStreamer {
     check_size(e, total, fd.get());
     out.size = total;
     out.sha256 = sha_.hex_digest();
-    if (in_env) out.relocate = relocation_mode(rel_in_env, scan_);
+    if (scan) out.relocate = relocation_mode(rel_in_env, scan_);
     return out;
   }
 
