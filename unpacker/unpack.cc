@@ -1,0 +1,169 @@
+#include "unpacker/unpack.h"
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "common/age/age.h"
+#include "common/bundle/format.h"
+#include "unpacker/audit_trail.h"
+#include "unpacker/decrypt_keys.h"
+#include "unpacker/extract.h"
+#include "unpacker/install.h"
+#include "unpacker/manifest_check.h"
+#include "unpacker/payload_stream.h"
+#include "unpacker/relocate.h"
+#include "unpacker/staging.h"
+#include "unpacker/verify.h"
+
+namespace airlock::unpacker {
+
+namespace {
+
+// Runs `fn`; on failure writes the refusal to the audit log under the
+// current step's name, then lets the error through to main().
+template <typename F>
+int audited(AuditTrail& audit, std::string& step, F&& fn) {
+  try {
+    return fn();
+  } catch (const age::AgeError& e) {
+    audit.refusal("decrypt", e);
+    throw;
+  } catch (const Error& e) {
+    audit.refusal(step, e);
+    throw;
+  } catch (const std::exception& e) {
+    audit.record(step, "failed", e.what());
+    throw;
+  }
+}
+
+void print_label(const VerifiedBundle& vb, bool to_stderr) {
+  // The marking banner comes first: whoever reads on reads under it.
+  (to_stderr ? std::cerr : std::cout) << label_text(vb) << std::flush;
+}
+
+}  // namespace
+
+int run_unpack(const UnpackOptions& o) {
+  AuditTrail audit(o.audit_log, o.bundle);
+  std::string step = "verify";
+  return audited(audit, step, [&]() -> int {
+    if (o.dest.empty()) throw Error(Exit::kUsage, "no destination given", "pass -C DEST (a new directory)");
+    std::string dest = absolute_dest(o.dest);
+    audit.set_dest(dest);
+    age::DecryptKeys keys = load_decrypt_keys(o.identities, o.passphrase_file);
+
+    VerifiedBundle vb = verify_bundle(o.bundle, o.public_keys, o.out.show_progress());
+    audit.set_bundle(&vb);
+    audit.record("verify", "ok", "signed by " + vb.signer_key_id + " (" + vb.signer_key_file + ")");
+    print_label(vb, o.out.json);
+
+    step = "extract";
+    refuse_existing_dest(dest);
+    check_free_space(dest, vb.content_bytes, vb.content_files);
+    step = "decrypt";
+    PayloadStream payload(vb, keys);  // age header opened: wrong key fails here
+    step = "extract";
+    Staging staging(dest);
+    ExtractOptions eo;
+    eo.dirfd = staging.fd();
+    eo.threads = o.threads;
+    eo.progress = o.out.show_progress();
+    eo.content_bytes = vb.content_bytes;
+    ExtractResult got = extract_payload(payload, eo);
+    audit.record("decrypt", "ok", "payload.age authenticated; " + std::to_string(vb.content_bytes) + " bytes of tar");
+    bundle::Manifest m = check_manifest(got, vb.bundle_id);
+    size_t relocated = apply_relocation(staging.fd(), m, dest + "/env");
+    staging.commit();
+    audit.record("extract", "ok",
+                 std::to_string(got.entries.size()) + " entries (" + std::to_string(got.file_bytes) +
+                     " bytes of files) checked against the manifest; " + std::to_string(relocated) +
+                     " files relocated; unpacked to " + dest);
+    note(dest + ": unpacked " + std::to_string(got.entries.size()) + " entries, manifest verified", o.out);
+
+    bool installed = false;
+    std::string log;
+    if (!o.no_install) {
+      step = "install";
+      InstallResult ir = pip_install(dest, m, !o.out.quiet && !o.out.json);
+      installed = ir.ran;
+      log = ir.log_path;
+      audit.record("install", "ok", ir.ran ? "pip install --no-index --require-hashes succeeded; log " + log
+                                            : "nothing to install (empty requirements.lock)");
+      if (ir.ran) note(dest + ": offline install done (log: " + log + ")", o.out);
+    }
+    if (o.out.json) {
+      nlohmann::json j{{"bundle", o.bundle},
+                       {"dest", dest},
+                       {"bundle_id", vb.bundle_id},
+                       {"marking", vb.label.marking},
+                       {"signer_key_id", vb.signer_key_id},
+                       {"payload_sha256", vb.envelope.payload_sha256},
+                       {"entries", got.entries.size()},
+                       {"file_bytes", got.file_bytes},
+                       {"relocated", relocated},
+                       {"installed", installed},
+                       {"install_log", log}};
+      std::cout << j.dump() << "\n";
+    }
+    return 0;
+  });
+}
+
+int run_list(const ListOptions& o) {
+  AuditTrail audit(o.audit_log, o.bundle);
+  std::string step = "verify";
+  return audited(audit, step, [&]() -> int {
+    age::DecryptKeys keys = load_decrypt_keys(o.identities, o.passphrase_file);
+    VerifiedBundle vb = verify_bundle(o.bundle, o.public_keys, o.out.show_progress());
+    audit.set_bundle(&vb);
+    audit.record("verify", "ok", "signed by " + vb.signer_key_id + " (" + vb.signer_key_file + ")");
+    print_label(vb, o.out.json || o.sbom);
+
+    step = "decrypt";
+    PayloadStream payload(vb, keys);
+    step = "list";
+    ExtractOptions eo;
+    eo.progress = o.out.show_progress();
+    if (o.sbom) eo.capture.emplace_back(bundle::kSbomPath);
+    ExtractResult got = extract_payload(payload, eo);
+    bundle::Manifest m = check_manifest(got, vb.bundle_id);
+    audit.record("decrypt", "ok", "listed " + std::to_string(m.files.size()) + " entries; manifest verified");
+    if (o.sbom) {
+      auto it = got.captured.find(std::string(bundle::kSbomPath));
+      if (it == got.captured.end())
+        throw Error(Exit::kUsage, o.bundle + ": the payload carries no " + std::string(bundle::kSbomPath));
+      std::cout << it->second;
+      if (!it->second.empty() && it->second.back() != '\n') std::cout << "\n";
+      return 0;
+    }
+    if (o.out.json) {
+      nlohmann::json files = nlohmann::json::array();
+      for (const auto& f : m.files) {
+        nlohmann::json e{{"path", f.path}, {"type", to_string(f.type)}};
+        if (f.type != bundle::EntryType::kHardlink) e["mode"] = bundle::mode_string(f.mode);
+        if (f.type == bundle::EntryType::kFile) {
+          e["size"] = f.size;
+          e["sha256"] = f.sha256;
+        }
+        if (f.type == bundle::EntryType::kHardlink) e["target"] = f.target;
+        files.push_back(std::move(e));
+      }
+      nlohmann::json j{{"bundle", o.bundle}, {"bundle_id", vb.bundle_id}, {"marking", vb.label.marking},
+                       {"signer_key_id", vb.signer_key_id}, {"files", std::move(files)}};
+      std::cout << j.dump() << "\n";
+      return 0;
+    }
+    std::cout << "\n";
+    for (const auto& f : m.files) {
+      std::string mode = f.type == bundle::EntryType::kHardlink ? "    " : bundle::mode_string(f.mode);
+      std::string size = f.type == bundle::EntryType::kFile ? std::to_string(f.size) : "-";
+      std::cout << to_string(f.type) << "\t" << mode << "\t" << size << "\t" << f.path;
+      if (f.type == bundle::EntryType::kHardlink) std::cout << " => " << f.target;
+      std::cout << "\n";
+    }
+    return 0;
+  });
+}
+
+}  // namespace airlock::unpacker

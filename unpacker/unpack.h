@@ -1,0 +1,40 @@
+// `unpacker unpack`, in the order of DESIGN.md: verify -> print the label
+// -> check free space -> decrypt + decompress + extract into a staging
+// directory beside DEST -> check against the manifest -> relocate -> rename
+// staging to DEST -> offline pip install. Each step is audited; any failure
+// before the rename leaves no DEST and no staging.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "common/cli.h"
+
+namespace airlock::unpacker {
+
+struct UnpackOptions {
+  std::vector<std::string> public_keys;
+  std::vector<std::string> identities;
+  std::string passphrase_file;
+  std::string bundle, dest, audit_log;
+  bool no_install = false;
+  unsigned threads = 0;
+  OutputOptions out;
+};
+
+// Returns the exit status (0); throws Error otherwise.
+int run_unpack(const UnpackOptions& o);
+
+struct ListOptions {
+  std::vector<std::string> public_keys;
+  std::vector<std::string> identities;
+  std::string passphrase_file;
+  std::string bundle, audit_log;
+  bool sbom = false;
+  OutputOptions out;
+};
+
+int run_list(const ListOptions& o);
+
+}  // namespace airlock::unpacker
