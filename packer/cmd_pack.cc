@@ -34,6 +34,10 @@ Command pack_command() {
                      std::string("Passed to pip download (") + opt + ")")
                   ->group("pip download (with --download)");
             }
+            app.add_flag_callback(
+                   "--no-index", [o]() { o->pip_download_args.push_back("--no-index"); },
+                   "Passed to pip download: use only --find-links, no package index")
+                ->group("pip download (with --download)");
             app.add_option("-s,--secret-key", o->secret_key, "Signing key (minisign format, from 'packer keygen')")
                 ->required();
             app.add_option("--key-passphrase-file", o->key_passphrase_file,

@@ -27,6 +27,7 @@
 #include "packer/environment.h"
 #include "packer/pack_checks.h"
 #include "packer/payload_writer.h"
+#include "packer/read_ahead.h"
 #include "packer/relocate.h"
 #include "packer/walk.h"
 #include "packer/wheelhouse.h"
@@ -52,83 +53,6 @@ minisign::SecretKey load_signing_key(const PackOptions& o) {
   }
   return minisign::SecretKey::parse(text.view(), &pass, o.secret_key);
 }
-
-// Streams the bytes of one regular file into the payload, hashing them and
-// patching or scanning them for relocation on the way.
-class FileStreamer {
- public:
-  FileStreamer(PayloadWriter& tar, const std::vector<std::string>& prefixes, Progress& progress)
-      : tar_(tar), prefixes_(prefixes), scan_(prefixes), progress_(progress), buf_(1 << 20) {}
-
-  struct Out {
-    std::string sha256;
-    uint64_t size = 0;
-    std::optional<RelocateMode> relocate;
-    bool elf_patched = false;
-  };
-
-  Out stream(const WalkEntry& e, const std::string& rel_in_env, bool in_env) {
-    UniqueFd fd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME));
-    if (!fd && errno == EPERM) fd = UniqueFd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw_errno("cannot open", e.source);
-    Out out;
-    scan_.reset();
-    size_t n = read_some(fd.get(), e.source, std::span<uint8_t>(buf_.data(), std::min<uint64_t>(buf_.size(), e.size)));
-    // ELF files: RPATH/RUNPATH planned from the file's own tables (pread),
-    // then patched chunk by chunk as they stream: the source is never
-    // modified, memory stays constant, and the archive and the manifest
-    // see the patched bytes.
-    std::optional<ElfPatch> patch;
-    if (in_env && n >= 4 && elf::has_elf_magic(std::span<const uint8_t>(buf_.data(), n)))
-      patch = plan_elf_patch_file(rel_in_env, e.source, prefixes_);
-    out.elf_patched = patch.has_value();
-    tar_.begin_file(e.path, e.mode, e.mtime, e.size);
-    uint64_t total = 0;
-    for (;;) {
-      std::span<uint8_t> chunk(buf_.data(), n);
-      if (patch) patch->apply_at(total, chunk);
-      if (in_env) scan_.feed(chunk);
-      sha_.update(chunk);
-      tar_.data(chunk);
-      progress_.add(0, n);
-      total += n;
-      if (total == e.size) break;
-      n = read_some(fd.get(), e.source, std::span<uint8_t>(buf_.data(), std::min<uint64_t>(buf_.size(), e.size - total)));
-      if (n == 0) break;
-    }
-    check_size(e, total, fd.get());
-    out.size = total;
-    out.sha256 = sha_.hex_digest();
-    if (in_env) out.relocate = relocation_mode(rel_in_env, scan_);
-    return out;
-  }
-
- private:
-  static size_t read_some(int fd, const std::string& path, std::span<uint8_t> buf) {
-    if (buf.empty()) return 0;
-    for (;;) {
-      ssize_t n = ::read(fd, buf.data(), buf.size());
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno == EINTR) { check_interrupted(); continue; }
-      throw_errno("read failed", path);
-    }
-  }
-
-  static void check_size(const WalkEntry& e, uint64_t got, int fd) {
-    uint8_t extra;
-    if (got != e.size || (got == e.size && ::read(fd, &extra, 1) > 0))
-      throw Error(Exit::kUsage, e.source + ": file changed size while being packed (" + std::to_string(e.size) +
-                                    " bytes when walked, " + (got == e.size ? "more" : std::to_string(got)) + " now)",
-                  "pack again when nothing is writing to the environment");
-  }
-
-  PayloadWriter& tar_;
-  const std::vector<std::string>& prefixes_;
-  PrefixScanner scan_;
-  Progress& progress_;
-  std::vector<uint8_t> buf_;
-  Sha256 sha_;
-};
 
 std::string python_summary(const Environment& env) {
   return env.python.version + " " + env.python.interpreter_tag + " " + env.python.platform_tag;
@@ -193,40 +117,50 @@ PackResult pack(const PackOptions& o) {
   PayloadWriter tar(zstd);
 
   Progress progress("packing", o.output.show_progress(), walked.files + walked.hardlinks + walked.dirs, walked.bytes);
-  FileStreamer streamer(tar, env.prefix_strings, progress);
   m.files.reserve(walked.entries.size() + 8);
-  for (const WalkEntry& e : walked.entries) {
-    check_interrupted();
-    bundle::FileEntry fe{e.path, bundle::EntryType::kDir, e.mode};
+  // The reader thread reads, hashes, patches and scans ahead; this thread
+  // writes the tar in entry order.
+  ReadAhead reader(walked.entries, env.prefix_strings);
+  ReadAhead::Event ev;
+  while (reader.next(ev)) {
+    const WalkEntry& e = walked.entries[ev.index];
     bool in_env = e.path.rfind("env/", 0) == 0;
-    std::string rel = in_env ? e.path.substr(4) : e.path;
+    if (ev.kind == ReadAhead::Kind::kData) {
+      tar.data(ev.data);
+      progress.add(0, ev.data.size());
+      continue;
+    }
+    if (ev.kind == ReadAhead::Kind::kFileEnd) {
+      const FileResult& s = ev.result;
+      bundle::FileEntry fe{e.path, bundle::EntryType::kFile, e.mode, s.size, s.sha256};
+      if (s.elf_patched) ++r.elf_patched;
+      if (s.relocate) m.relocate.push_back({e.path, to_string(*s.relocate)});
+      if (!in_env) wheels.record_hash(e.path, s.sha256, m.wheels);
+      if (in_env) r.env_bytes += s.size;
+      ++r.files;
+      m.files.push_back(std::move(fe));
+      progress.add(1, 0);
+      continue;
+    }
+    check_interrupted();
+    if (!e.was_link_to.empty()) m.dereferenced.push_back({e.path, e.was_link_to});
     switch (e.type) {
       case EntryType::kDir:
         tar.add_dir(e.path, e.mode, e.mtime);
+        m.files.push_back({e.path, bundle::EntryType::kDir, e.mode});
         ++r.dirs;
+        progress.add(1, 0);
         break;
       case EntryType::kHardlink:
         tar.add_hardlink(e.path, e.link_target, e.mtime);
-        fe.type = bundle::EntryType::kHardlink;
-        fe.target = e.link_target;
+        m.files.push_back({e.path, bundle::EntryType::kHardlink, 0, 0, "", e.link_target});
         ++r.hardlinks;
+        progress.add(1, 0);
         break;
-      case EntryType::kFile: {
-        auto s = streamer.stream(e, rel, in_env);
-        fe.type = bundle::EntryType::kFile;
-        fe.size = s.size;
-        fe.sha256 = s.sha256;
-        if (s.elf_patched) ++r.elf_patched;
-        if (s.relocate) m.relocate.push_back({e.path, to_string(*s.relocate)});
-        if (!in_env) wheels.record_hash(e.path, s.sha256, m.wheels);
-        ++r.files;
-        if (in_env) r.env_bytes += s.size;
+      case EntryType::kFile:
+        tar.begin_file(e.path, e.mode, e.mtime, e.size);  // its data and kFileEnd follow
         break;
-      }
     }
-    if (!e.was_link_to.empty()) m.dereferenced.push_back({e.path, e.was_link_to});
-    progress.add(1, 0);
-    m.files.push_back(std::move(fe));
   }
   for (const auto& s : walked.skipped) m.skipped.push_back({s.path, s.reason});
 

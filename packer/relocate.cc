@@ -220,14 +220,18 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 }  // namespace
 
-std::optional<RelocateMode> relocation_mode(std::string_view path, const PrefixScanner& scan) {
-  if (!scan.found() || scan.is_elf()) return std::nullopt;
+bool never_relocated(std::string_view path) {
   // Bytecode: the prefix is only in co_filename, which importlib replaces
   // with the real source path when it loads a .pyc (_imp._fix_co_filename);
   // patching marshal data in place could only damage it. Static archives
   // and objects: build-time paths used only when linking.
   for (std::string_view suf : {".pyc", ".pyo", ".a", ".o"})
-    if (ends_with(path, suf)) return std::nullopt;
+    if (ends_with(path, suf)) return true;
+  return false;
+}
+
+std::optional<RelocateMode> relocation_mode(std::string_view path, const PrefixScanner& scan) {
+  if (!scan.found() || scan.is_elf() || never_relocated(path)) return std::nullopt;
   if (scan.has_shebang() || known_text(path) || !scan.head_has_nul()) return RelocateMode::kText;
   return RelocateMode::kBinary;
 }

@@ -115,4 +115,8 @@ const char* to_string(RelocateMode m);
 // (shebang script, .py, .pth, .sh, .cfg, .txt, .json, .pc, ...).
 std::optional<RelocateMode> relocation_mode(std::string_view path, const PrefixScanner& scan);
 
+// Files never listed whatever they contain (bytecode, static archives and
+// objects): the pipeline need not scan them at all.
+bool never_relocated(std::string_view path);
+
 }  // namespace airlock::packer

@@ -17,15 +17,6 @@
 
 namespace airlock::packer {
 
-const char* to_string(EntryType t) {
-  switch (t) {
-    case EntryType::kDir: return "dir";
-    case EntryType::kFile: return "file";
-    case EntryType::kHardlink: return "hardlink";
-  }
-  return "?";
-}
-
 namespace {
 
 const char* kind_of(mode_t m) {

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/bundle/manifest.h"
 #include "common/error.h"
 
 namespace airlock::packer {
@@ -28,8 +29,9 @@ class WalkError : public Error {
   using Error::Error;
 };
 
-enum class EntryType : uint8_t { kDir, kFile, kHardlink };
-const char* to_string(EntryType t);
+// The payload's entry kinds (the manifest's "dir", "file", "hardlink").
+using bundle::EntryType;
+using bundle::to_string;
 
 struct WalkEntry {
   std::string path;         // archive path: "env/bin/python3.12"

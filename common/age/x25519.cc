@@ -13,7 +13,13 @@ namespace airlock::age {
 static_assert(crypto_scalarmult_BYTES == wire::kX25519Size && crypto_scalarmult_SCALARBYTES == wire::kX25519Size);
 
 X25519Recipient X25519Recipient::parse(std::string_view s) {
-  auto d = bech32_decode(s);
+  // A recipient is public: quote it (identities are never quoted).
+  Bech32Decoded d;
+  try {
+    d = bech32_decode(s);
+  } catch (const AgeError& e) {
+    throw AgeError(ErrorKind::kKey, "malformed recipient " + quote(s) + ": " + e.what());
+  }
   if (d.hrp != wire::kRecipientHrp)
     throw AgeError(ErrorKind::kKey, "malformed recipient " + quote(s) + ": want a lowercase \"age1...\" key");
   if (d.data.size() != wire::kX25519Size)

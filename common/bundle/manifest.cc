@@ -21,42 +21,93 @@ std::string mode_string(uint32_t mode) {
   return b;
 }
 
+namespace {
+// A JSON string literal (quoted and escaped).
+void put_str(std::string& out, std::string_view v) {
+  out += nlohmann::json(std::string(v)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+void put_key(std::string& out, std::string_view k, bool first = false) {
+  if (!first) out += ',';
+  put_str(out, k);
+  out += ':';
+}
+}  // namespace
+
+// Written by hand, not through a JSON tree: a prefix has ~55,000 entries
+// and a tree of them costs tens of MiB; the packer's memory stays flat.
 std::string Manifest::dump() const {
-  json j;
-  j["format"] = format;
-  j["bundle_id"] = bundle_id;
-  j["created"] = created;
-  j["source_prefix"] = source_prefix;
-  j["interpreter"] = interpreter;
-  j["python"] = {{"version", python.version}, {"tag", python.tag}, {"platform", python.platform},
-                 {"implementation", python.implementation}, {"abi", python.abi}};
-  json jf = json::array();
-  for (const auto& f : files) {
-    json e{{"path", f.path}, {"type", to_string(f.type)}};
-    if (f.type != EntryType::kHardlink) e["mode"] = mode_string(f.mode);
+  std::string o;
+  o.reserve(files.size() * 160 + 4096);
+  o += '{';
+  put_key(o, "format", true), put_str(o, format);
+  put_key(o, "bundle_id"), put_str(o, bundle_id);
+  put_key(o, "created"), put_str(o, created);
+  put_key(o, "source_prefix"), put_str(o, source_prefix);
+  put_key(o, "interpreter"), put_str(o, interpreter);
+  put_key(o, "python");
+  o += '{';
+  put_key(o, "version", true), put_str(o, python.version);
+  put_key(o, "tag"), put_str(o, python.tag);
+  put_key(o, "platform"), put_str(o, python.platform);
+  put_key(o, "implementation"), put_str(o, python.implementation);
+  put_key(o, "abi"), put_str(o, python.abi);
+  o += '}';
+  put_key(o, "files");
+  o += '[';
+  for (size_t i = 0; i < files.size(); ++i) {
+    const FileEntry& f = files[i];
+    if (i) o += ',';
+    o += '{';
+    put_key(o, "path", true), put_str(o, f.path);
+    put_key(o, "type"), put_str(o, to_string(f.type));
+    if (f.type != EntryType::kHardlink) put_key(o, "mode"), put_str(o, mode_string(f.mode));
     if (f.type == EntryType::kFile) {
-      e["size"] = f.size;
-      e["sha256"] = f.sha256;
+      put_key(o, "size"), o += std::to_string(f.size);
+      put_key(o, "sha256"), put_str(o, f.sha256);
     }
-    if (f.type == EntryType::kHardlink) e["target"] = f.target;
-    jf.push_back(std::move(e));
+    if (f.type == EntryType::kHardlink) put_key(o, "target"), put_str(o, f.target);
+    o += '}';
   }
-  j["files"] = std::move(jf);
-  json d = json::array();
-  for (const auto& x : dereferenced) d.push_back({{"path", x.path}, {"was_link_to", x.was_link_to}});
-  j["dereferenced"] = std::move(d);
-  json r = json::array();
-  for (const auto& x : relocate) r.push_back({{"path", x.path}, {"mode", x.mode}});
-  j["relocate"] = std::move(r);
-  json w = json::array();
-  for (const auto& x : wheels)
-    w.push_back({{"path", x.path}, {"name", x.name}, {"version", x.version}, {"sha256", x.sha256}});
-  j["wheels"] = std::move(w);
-  json s = json::array();
-  for (const auto& x : skipped) s.push_back({{"path", x.path}, {"reason", x.reason}});
-  j["skipped"] = std::move(s);
-  for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
-  return j.dump() + "\n";
+  o += ']';
+  auto pairs = [&](const char* key, const auto& list, const char* k1, auto get1, const char* k2, auto get2) {
+    put_key(o, key);
+    o += '[';
+    bool first = true;
+    for (const auto& x : list) {
+      if (!first) o += ',';
+      first = false;
+      o += '{';
+      put_key(o, k1, true), put_str(o, get1(x));
+      put_key(o, k2), put_str(o, get2(x));
+      o += '}';
+    }
+    o += ']';
+  };
+  pairs("dereferenced", dereferenced, "path", [](const Dereferenced& x) { return x.path; }, "was_link_to",
+        [](const Dereferenced& x) { return x.was_link_to; });
+  pairs("relocate", relocate, "path", [](const RelocateEntry& x) { return x.path; }, "mode",
+        [](const RelocateEntry& x) { return x.mode; });
+  put_key(o, "wheels");
+  o += '[';
+  for (size_t i = 0; i < wheels.size(); ++i) {
+    const WheelEntry& w = wheels[i];
+    if (i) o += ',';
+    o += '{';
+    put_key(o, "path", true), put_str(o, w.path);
+    put_key(o, "name"), put_str(o, w.name);
+    put_key(o, "version"), put_str(o, w.version);
+    put_key(o, "sha256"), put_str(o, w.sha256);
+    o += '}';
+  }
+  o += ']';
+  pairs("skipped", skipped, "path", [](const Skipped& x) { return x.path; }, "reason",
+        [](const Skipped& x) { return x.reason; });
+  for (auto it = extra.begin(); it != extra.end(); ++it) {
+    put_key(o, it.key());
+    o += it.value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  o += "}\n";
+  return o;
 }
 
 namespace {

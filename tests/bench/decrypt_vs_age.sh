@@ -31,16 +31,16 @@ want=$(sha256sum < "$WORK/plain" | cut -d' ' -f1)
 rm "$WORK/plain"
 export AIRLOCK_AUDIT_LOG=$WORK/audit.jsonl
 
-# run NAME CMD...: one timed run; appends "wall_seconds max_rss_kib" to $WORK/NAME.
+# run NAME CMD...: one timed run; appends "wall_s max_rss_kib user_s sys_s" to $WORK/NAME.
 run() {
   local name=$1; shift
   rm -f "$WORK/out"
-  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > "$WORK/out"
+  /usr/bin/time -f '%e %M %U %S' -o "$WORK/time" "$@" > "$WORK/out"
   local got
   got=$(sha256sum < "$WORK/out" | cut -d' ' -f1)
   [ "$got" = "$want" ] || { echo "$name: wrong plaintext" >&2; exit 1; }
   cat "$WORK/time" >> "$WORK/$name"
-  printf '%-8s round %d: %s s, max RSS %s KiB\n' "$name" "$round" $(cat "$WORK/time")
+  printf '%-8s round %d: %s s wall, max RSS %s KiB, user %s s, sys %s s\n' "$name" "$round" $(cat "$WORK/time")
 }
 
 # Warm the page cache once for both.
@@ -62,4 +62,6 @@ ours_rss=$(cut -d' ' -f2 "$WORK/unpacker" | sort -n | tail -1)
 theirs_rss=$(cut -d' ' -f2 "$WORK/age" | sort -n | tail -1)
 echo "median wall time: unpacker ${ours} s, age ${theirs} s ($ROUNDS rounds, ${SIZE_MIB} MiB)"
 echo "ratio unpacker/age: $(awk -v a="$ours" -v b="$theirs" 'BEGIN {printf "%.2f", a / b}')"
+cpu() { awk '{print $3 + $4}' "$WORK/$1" | median; }
+echo "median CPU time (user+sys): unpacker $(cpu unpacker) s, age $(cpu age) s"
 echo "peak RSS: unpacker $((ours_rss / 1024)) MiB, age $((theirs_rss / 1024)) MiB"

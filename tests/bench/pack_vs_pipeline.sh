@@ -22,23 +22,23 @@ tar -chf /dev/null "$PREFIX" 2>/dev/null
 
 ours() {
   rm -f "$W/ours.sealed"
-  /usr/bin/time -f "%e %M" -o "$W/t" "$BIN/packer" pack --env "$PREFIX" --no-check --level 3 -s "$W/s.key" -R "$R" \
+  /usr/bin/time -f "%e %M %U %S" -o "$W/t" "$BIN/packer" pack --env "$PREFIX" --no-check --level 3 -s "$W/s.key" -R "$R" \
     -o "$W/ours.sealed" --quiet --audit-log "$W/a.jsonl"
   cat "$W/t"
 }
 pipeline() {
   rm -f "$W/pipe.age" "$W/pipe.age.minisig"
-  /usr/bin/time -f "%e %M" -o "$W/t" bash -c \
+  /usr/bin/time -f "%e %M %U %S" -o "$W/t" bash -c \
     "tar -chf - '$PREFIX' 2>/dev/null | zstd -q -T2 -3 | age -r '$R' > '$W/pipe.age' && minisign -S -s '$W/m.key' -m '$W/pipe.age' >/dev/null"
   cat "$W/t"
 }
 
 ratios=(); ours_rss=0; pipe_rss=0
 for i in $(seq "$ROUNDS"); do
-  read -r pt prss < <(pipeline)
-  read -r ot orss < <(ours)
+  read -r pt prss pu ps < <(pipeline)
+  read -r ot orss ou os < <(ours)
   ratios+=("$(echo "scale=3; $ot / $pt" | bc)")
-  echo "round $i: packer ${ot}s (peak ${orss} KiB)  pipeline ${pt}s (largest process ${prss} KiB)"
+  echo "round $i: packer ${ot}s wall, $(echo "$ou + $os" | bc)s CPU, peak ${orss} KiB;  pipeline ${pt}s wall, $(echo "$pu + $ps" | bc)s CPU, largest process ${prss} KiB"
   [ "$orss" -gt "$ours_rss" ] && ours_rss=$orss
   [ "$prss" -gt "$pipe_rss" ] && pipe_rss=$prss
 done

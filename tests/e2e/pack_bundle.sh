@@ -9,7 +9,7 @@ make_wheelhouse "$WORK/wh"
 B=$WORK/out/test.sealed
 mkdir -p "$WORK/out"
 "$PACKER" pack --env "$PY_PREFIX" -r "$WORK/requirements.txt" --wheelhouse "$WORK/wh" \
-  -s "$WORK/keys/signing.key" -R "$RECIPIENT" --marking CUI -o "$B" --json \
+  -s "$WORK/keys/signing.key" -R "$RECIPIENT" --marking CUI -o "$B" --json --sbom-out "$WORK/out/sbom.cdx.json" \
   --audit-log "$WORK/audit-packer.jsonl" > "$WORK/pack.json" || fail "packer pack failed"
 [ -f "$B" ] || fail "no bundle written"
 pass "packed $(du -h "$B" | cut -f1)"
@@ -102,4 +102,26 @@ if [ -n "$orig" ]; then
 fi
 pass "interpreter RUNPATH made \$ORIGIN-relative"
 grep -q '"event":"pack"' "$WORK/audit-packer.jsonl" || fail "no pack audit record"
+
+# SBOM: the same document in the payload, beside the bundle (--sbom-out) and
+# from `unpacker list --sbom`; valid against the official CycloneDX schema;
+# every wheel with its purl and the SHA-256 sha256sum computes.
+cmp -s x/airlock/sbom.cdx.json "$WORK/out/sbom.cdx.json" || fail "--sbom-out differs from the payload's SBOM"
+"$UNPACKER" list --sbom -p "$WORK/keys/signing.pub" -i "$WORK/keys/node.key" "$B" --audit-log "$WORK/a.jsonl" \
+  > "$WORK/listed.cdx.json" 2>/dev/null || fail "unpacker list --sbom failed"
+cmp -s x/airlock/sbom.cdx.json "$WORK/listed.cdx.json" || fail "unpacker list --sbom differs from the payload's SBOM"
+python3 "$SRC/tests/tools/validate_cdx.py" "$SRC/tests/vendor/cyclonedx" x/airlock/sbom.cdx.json || fail "SBOM is not valid CycloneDX"
+for w in "$WORK"/wh/*.whl; do
+  h=$(sha256sum "$w" | cut -d' ' -f1)
+  n=$(basename "$w" | cut -d- -f1); v=$(basename "$w" | cut -d- -f2)
+  python3 - x/airlock/sbom.cdx.json "$n" "$v" "$h" <<'PY' || fail "SBOM lacks $n $v with its hash"
+import json, sys
+doc, name, version, sha = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
+purl = "pkg:pypi/%s@%s" % (name.lower().replace("_", "-"), version)
+c = [c for c in doc["components"] if c.get("purl") == purl]
+assert c, purl
+assert any(h["alg"] == "SHA-256" and h["content"] == sha for h in c[0]["hashes"]), c[0]
+PY
+done
+pass "SBOM valid, identical in payload, --sbom-out and list --sbom; wheels with purls and hashes"
 echo "PASS"

@@ -88,7 +88,7 @@ rm -f "$OUT/b.sealed"
 pass "existing output kept without --force"
 
 # 8. SIGINT in the middle of a pack: exit 130, no output, no partial file.
-"$PACKER" pack --env "$PY_PREFIX" -R "$RECIPIENT" -s "$KEY" --no-check --level 19 --threads 1 \
+"$PACKER" pack --env "$PY_PREFIX" -R "$RECIPIENT" -s "$KEY" --no-check --level 6 \
   -o "$OUT/int.sealed" --audit-log "$WORK/audit.jsonl" -q 2>"$WORK/e" &
 pid=$!
 for _ in $(seq 100); do [ -n "$(ls -A "$OUT")" ] && break; sleep 0.05; done
@@ -99,6 +99,15 @@ set +e; wait $pid; rc=$?; set -e
 [ -z "$(ls -A "$OUT")" ] || fail "SIGINT left $(ls -A "$OUT")"
 pass "SIGINT: exit 130 and nothing left behind"
 
-# 9. Failures are audited too.
+# 9. The checks of `packer check` run first: an incomplete wheelhouse (a
+# dependency missing) stops the pack, names the distribution, writes nothing.
+mkdir -p "$WORK/wh"
+$MKWHEEL "$WORK/wh" tinyapp 2.1.0 --requires tinydep >/dev/null
+printf 'tinyapp==2.1.0\n' > "$WORK/req.txt"
+expect 1 "tinydep" -- --env "$PY_PREFIX" -r "$WORK/req.txt" --wheelhouse "$WORK/wh" -R "$RECIPIENT"
+grep -q "no bundle was written" "$WORK/e" || fail "the refusal does not say no bundle was written"
+pass "checks refuse an incomplete wheelhouse before sealing: $(grep tinydep "$WORK/e" | head -1)"
+
+# 10. Failures are audited too.
 grep -q '"outcome":"failed"' "$WORK/audit.jsonl" || fail "no audit record of a failed pack"
 echo PASS

@@ -1,0 +1,164 @@
+#include "packer/read_ahead.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/elf/elf.h"
+#include "common/error.h"
+#include "common/hash.h"
+#include "common/io.h"
+
+namespace airlock::packer {
+
+namespace {
+
+struct Stopped {};  // unwinds the reader when the consumer has gone
+
+size_t read_some(int fd, const std::string& path, std::span<uint8_t> buf) {
+  if (buf.empty()) return 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) {
+      check_interrupted();
+      continue;
+    }
+    throw_errno("read failed", path);
+  }
+}
+
+[[noreturn]] void changed_size(const WalkEntry& e, const std::string& now) {
+  throw Error(Exit::kUsage,
+              e.source + ": file changed size while being packed (" + std::to_string(e.size) +
+                  " bytes when walked, " + now + " now)",
+              "pack again when nothing is writing to the environment");
+}
+
+}  // namespace
+
+ReadAhead::ReadAhead(const std::vector<WalkEntry>& entries, const std::vector<std::string>& prefixes)
+    : entries_(entries), prefixes_(prefixes), buffers_(kBuffers, std::vector<uint8_t>(kBufferSize)), scanner_(prefixes) {
+  for (int i = 0; i < static_cast<int>(kBuffers); ++i) free_.push_back(i);
+  thread_ = std::thread([this] { run(); });
+}
+
+ReadAhead::~ReadAhead() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+bool ReadAhead::next(Event& ev) {
+  std::unique_lock lk(mu_);
+  if (held_ >= 0) {
+    free_.push_back(held_);
+    held_ = -1;
+    cv_.notify_all();
+  }
+  cv_.wait(lk, [&] { return !queue_.empty() || done_; });
+  if (queue_.empty()) {
+    if (failure_) std::rethrow_exception(failure_);
+    return false;
+  }
+  ev = std::move(queue_.front());
+  queue_.pop_front();
+  held_ = ev.buffer;
+  cv_.notify_all();
+  return true;
+}
+
+void ReadAhead::push(Event ev) {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stop_; });
+  if (stop_) throw Stopped{};
+  queue_.push_back(std::move(ev));
+  cv_.notify_all();
+}
+
+int ReadAhead::acquire_buffer() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return !free_.empty() || stop_; });
+  if (stop_) throw Stopped{};
+  int b = free_.back();
+  free_.pop_back();
+  return b;
+}
+
+void ReadAhead::run() {
+  try {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      check_interrupted();
+      push(Event{Kind::kEntry, i});
+      if (entries_[i].type == EntryType::kFile) stream_file(i);
+    }
+  } catch (const Stopped&) {
+  } catch (...) {
+    std::lock_guard lk(mu_);
+    failure_ = std::current_exception();
+  }
+  std::lock_guard lk(mu_);
+  done_ = true;
+  cv_.notify_all();
+}
+
+void ReadAhead::stream_file(size_t index) {
+  const WalkEntry& e = entries_[index];
+  const bool in_env = e.path.rfind("env/", 0) == 0;
+  const std::string rel = in_env ? e.path.substr(4) : e.path;
+  UniqueFd fd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME));
+  if (!fd && errno == EPERM) fd = UniqueFd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_errno("cannot open", e.source);
+
+  FileResult res;
+  Sha256 sha;
+  PrefixScanner& scanner = scanner_;
+  scanner.reset();
+  std::optional<ElfPatch> patch;
+  bool scan = false;
+  uint64_t total = 0;
+  for (bool first = true; total < e.size; first = false) {
+    int b = acquire_buffer();
+    auto& buf = buffers_[static_cast<size_t>(b)];
+    size_t n = read_some(fd.get(), e.source, std::span<uint8_t>(buf.data(), std::min<uint64_t>(buf.size(), e.size - total)));
+    if (n == 0) {
+      std::lock_guard lk(mu_);
+      free_.push_back(b);
+      changed_size(e, std::to_string(total));
+    }
+    std::span<uint8_t> chunk(buf.data(), n);
+    if (first) {
+      bool elf = in_env && elf::has_elf_magic(chunk);
+      // ELF files: RPATH/RUNPATH planned from the file's own tables (pread),
+      // then patched chunk by chunk: the source is never modified, and the
+      // archive and the manifest see the patched bytes.
+      if (elf) patch = plan_elf_patch_file(rel, e.source, prefixes_);
+      // Scan for the prefix only what may be listed for relocation: not ELF
+      // files, not bytecode or archives. They are most of a prefix's bytes.
+      scan = in_env && !elf && !never_relocated(rel);
+    }
+    if (patch) patch->apply_at(total, chunk);
+    if (scan) scanner.feed(chunk);
+    sha.update(chunk);
+    total += n;
+    Event ev{Kind::kData, index};
+    ev.data = chunk;
+    ev.buffer = b;
+    push(std::move(ev));
+  }
+  uint8_t extra;
+  if (::read(fd.get(), &extra, 1) > 0) changed_size(e, "more");
+  res.size = total;
+  res.sha256 = sha.hex_digest();
+  res.elf_patched = patch.has_value();
+  if (scan) res.relocate = relocation_mode(rel, scanner);
+  Event end{Kind::kFileEnd, index};
+  end.result = std::move(res);
+  push(std::move(end));
+}
+
+}  // namespace airlock::packer

@@ -1,0 +1,77 @@
+// Reads the walked files on a thread of its own while the main thread
+// writes the tar and feeds zstd: the two overlap instead of waiting on each
+// other. The reader hashes (SHA-256), patches ELF RUNPATHs and scans for
+// the prefix on the way, and hands chunks over in order through a small
+// pool of buffers, so memory stays bounded (8 x 512 KiB).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "packer/relocate.h"
+#include "packer/walk.h"
+
+namespace airlock::packer {
+
+struct FileResult {
+  std::string sha256;
+  uint64_t size = 0;
+  std::optional<RelocateMode> relocate;
+  bool elf_patched = false;
+};
+
+class ReadAhead {
+ public:
+  enum class Kind { kEntry, kData, kFileEnd };
+  struct Event {
+    Kind kind = Kind::kEntry;
+    size_t index = 0;                 // into the entries
+    std::span<const uint8_t> data;    // kData: valid until the next call to next()
+    FileResult result;                // kFileEnd
+    int buffer = -1;
+  };
+
+  ReadAhead(const std::vector<WalkEntry>& entries, const std::vector<std::string>& prefixes);
+  ~ReadAhead();  // stops the reader and joins it
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  // The next event, in entry order; false after the last. Rethrows what the
+  // reader thread threw (an unreadable file, a file that changed size, an
+  // interrupt). Gives the previous kData buffer back to the pool.
+  bool next(Event& ev);
+
+ private:
+  void run();
+  void stream_file(size_t index);
+  int acquire_buffer();
+  void push(Event ev);
+
+  static constexpr size_t kBuffers = 8;
+  static constexpr size_t kBufferSize = 512 * 1024;
+  static constexpr size_t kMaxQueued = 4096;
+
+  const std::vector<WalkEntry>& entries_;
+  const std::vector<std::string>& prefixes_;
+  std::vector<std::vector<uint8_t>> buffers_;
+  PrefixScanner scanner_;  // the reader thread's own
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> queue_;
+  std::vector<int> free_;
+  bool done_ = false, stop_ = false;
+  std::exception_ptr failure_;
+  int held_ = -1;  // the buffer the consumer holds
+  std::thread thread_;
+};
+
+}  // namespace airlock::packer
