@@ -43,6 +43,10 @@ int run_main(const char* prog, const char* description, std::span<const Command>
   for (const Command& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     auto h = c.setup(*sub);
+    // A repeatable option (-i, -p, -R) takes one value per occurrence, so it
+    // never swallows the positional argument that follows it.
+    for (CLI::Option* opt : sub->get_options())
+      if (!opt->get_positional() && opt->get_items_expected_max() >= 1) opt->allow_extra_args(false);
     sub->callback([&handler, h]() { handler = h; });
   }
   try {
