@@ -53,36 +53,54 @@ ReadAhead::~ReadAhead() {
   thread_.join();
 }
 
+// Hand-off costs a lock and sometimes a wake-up per batch, not per event:
+// the consumer takes everything queued at once, and each side signals the
+// other only when it is waiting.
 bool ReadAhead::next(Event& ev) {
-  std::unique_lock lk(mu_);
-  if (held_ >= 0) {
-    free_.push_back(held_);
-    held_ = -1;
-    cv_.notify_all();
+  if (held_ >= 0 || batch_.empty()) {
+    std::unique_lock lk(mu_);
+    if (held_ >= 0) {
+      free_.push_back(held_);
+      held_ = -1;
+      if (producer_waiting_) cv_.notify_all();
+    }
+    if (batch_.empty()) {
+      consumer_waiting_ = true;
+      cv_.wait(lk, [&] { return !queue_.empty() || done_; });
+      consumer_waiting_ = false;
+      if (queue_.empty()) {
+        if (failure_) std::rethrow_exception(failure_);
+        return false;
+      }
+      batch_.swap(queue_);
+      if (producer_waiting_) cv_.notify_all();
+    }
   }
-  cv_.wait(lk, [&] { return !queue_.empty() || done_; });
-  if (queue_.empty()) {
-    if (failure_) std::rethrow_exception(failure_);
-    return false;
-  }
-  ev = std::move(queue_.front());
-  queue_.pop_front();
+  ev = std::move(batch_.front());
+  batch_.pop_front();
   held_ = ev.buffer;
-  cv_.notify_all();
   return true;
 }
 
 void ReadAhead::push(Event ev) {
   std::unique_lock lk(mu_);
-  cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stop_; });
+  if (queue_.size() >= kMaxQueued && !stop_) {
+    producer_waiting_ = true;
+    cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stop_; });
+    producer_waiting_ = false;
+  }
   if (stop_) throw Stopped{};
   queue_.push_back(std::move(ev));
-  cv_.notify_all();
+  if (consumer_waiting_) cv_.notify_all();
 }
 
 int ReadAhead::acquire_buffer() {
   std::unique_lock lk(mu_);
-  cv_.wait(lk, [&] { return !free_.empty() || stop_; });
+  if (free_.empty() && !stop_) {
+    producer_waiting_ = true;
+    cv_.wait(lk, [&] { return !free_.empty() || stop_; });
+    producer_waiting_ = false;
+  }
   if (stop_) throw Stopped{};
   int b = free_.back();
   free_.pop_back();

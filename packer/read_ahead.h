@@ -67,6 +67,8 @@ class ReadAhead {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Event> queue_;
+  std::deque<Event> batch_;  // the consumer's: taken from queue_ in one go
+  bool consumer_waiting_ = false, producer_waiting_ = false;
   std::vector<int> free_;
   bool done_ = false, stop_ = false;
   std::exception_ptr failure_;
