@@ -3,9 +3,25 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 namespace airlock {
+
+std::string quote(std::string_view s, size_t max) {
+  std::string q = "\"";
+  for (char c : s.substr(0, max)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", u);
+      q += b;
+    } else {
+      q += c;
+    }
+  }
+  return q + (s.size() > max ? "...\"" : "\"");
+}
 
 void throw_errno(const std::string& what, const std::string& path) {
   throw_errno(what, path, errno);

@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace airlock {
 
@@ -31,6 +32,10 @@ class Error : public std::runtime_error {
   Exit exit_;
   std::string hint_;
 };
+
+// `s` in double quotes for an error message: control bytes, `"` and `\`
+// as \xNN, cut after `max` bytes with "...". Hostile input stays one line.
+std::string quote(std::string_view s, size_t max = 80);
 
 // An I/O failure (open, read, write, rename...) on `path`: exit 2.
 [[noreturn]] void throw_errno(const std::string& what, const std::string& path);

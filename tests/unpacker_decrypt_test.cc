@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -26,7 +28,11 @@ struct Fixture {
   std::string damaged(long pos) {
     std::string s = test::slurp(d / "f.age");
     size_t p = pos >= 0 ? static_cast<size_t>(pos) : s.size() - static_cast<size_t>(-pos);
-    s[p] = static_cast<char>(s[p] ^ 0x01);
+    // In the text header, swap one base64 letter for another so the line
+    // still parses and the damage reaches the layer under test; in the
+    // binary payload, flip a bit.
+    bool b64 = std::isalnum(static_cast<unsigned char>(s[p])) && p < s.find("\n--- ") + 50;
+    s[p] = b64 ? (s[p] == 'A' ? 'B' : 'A') : static_cast<char>(s[p] ^ 0x01);
     test::spit(d / "bad.age", s);
     return d / "bad.age";
   }

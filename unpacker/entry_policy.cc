@@ -9,24 +9,6 @@
 
 namespace airlock::unpacker {
 
-namespace {
-
-std::string quote(std::string_view s) {
-  std::string q;
-  for (char c : s.substr(0, 200)) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\x%02x", static_cast<unsigned char>(c));
-      q += b;
-    } else {
-      q += c;
-    }
-  }
-  return "\"" + q + (s.size() > 200 ? "...\"" : "\"");
-}
-
-}  // namespace
-
 UnsafeEntry::UnsafeEntry(std::string_view path, const std::string& why)
     : Error(Exit::kUnsafe, "unsafe payload entry " + quote(path) + ": " + why + "; refused",
             "nothing was installed; report the bundle to your security staff") {}

@@ -38,19 +38,6 @@ std::string field(const uint8_t* h, size_t off, size_t len) {
   return std::string(s, strnlen(s, len));
 }
 
-std::string quote(std::string_view s) {
-  std::string q;
-  for (char c : s.substr(0, 80)) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\x%02x", static_cast<unsigned char>(c));
-      q += b;
-    } else {
-      q += c;
-    }
-  }
-  return "\"" + q + (s.size() > 80 ? "...\"" : "\"");
-}
 
 // Octal (NUL/space terminated) or base-256 (high bit set) numeric field.
 uint64_t number(const uint8_t* h, size_t off, size_t len, const std::string& what, uint64_t at) {

@@ -24,11 +24,6 @@ bool valid_key(std::string_view k) {
   return std::all_of(k.begin(), k.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'; });
 }
 
-std::string quote(std::string_view s) {
-  std::string q(s.substr(0, 60));
-  if (s.size() > 60) q += "...";
-  return "\"" + q + "\"";
-}
 
 }  // namespace
 
