@@ -65,7 +65,11 @@ std::string PublicKey::base64() const {
 }
 
 std::string PublicKey::file_text() const {
-  return std::string(fmt::kCommentPrefix) + std::string(fmt::kPublicKeyComment) + key_id_hex(key_id) + "\n" +
+  // minisign writes this comment's id with "%" PRIX64 (no leading zeros),
+  // unlike the 16 digits it prints elsewhere; match its files byte for byte.
+  std::string id = key_id_hex(key_id);
+  id.erase(0, std::min(id.find_first_not_of('0'), id.size() - 1));
+  return std::string(fmt::kCommentPrefix) + std::string(fmt::kPublicKeyComment) + id + "\n" +
          base64() + "\n";
 }
 

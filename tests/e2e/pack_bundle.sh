@@ -38,7 +38,8 @@ done
 [ "$(sed -n 's/^recipients: //p' LABEL.txt)" = "$RECIPIENT" ] || fail "recipients"
 grep -q "^python: $PY_VER cp" LABEL.txt || fail "python field: $(grep ^python LABEL.txt)"
 keyid=$(sed -n 's/^signer-key-id: //p' LABEL.txt)
-grep -qi "$keyid" "$WORK/keys/signing.pub" || head -1 "$WORK/keys/signing.pub" | grep -qi "$keyid" || fail "signer-key-id $keyid not in signing.pub"
+[ ${#keyid} = 16 ] || fail "signer-key-id is not 16 hex digits: $keyid"
+head -1 "$WORK/keys/signing.pub" | grep -q "$(sed 's/^0*//' <<< "$keyid")\$" || fail "signer-key-id $keyid is not signing.pub's key id"
 pass "label fields and hashes match"
 
 # Payload: age -d | zstd -d | tar.
