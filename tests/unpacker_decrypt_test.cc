@@ -31,7 +31,7 @@ struct Fixture {
     // In the text header, swap one base64 letter for another so the line
     // still parses and the damage reaches the layer under test; in the
     // binary payload, flip a bit.
-    bool b64 = std::isalnum(static_cast<unsigned char>(s[p])) && p < s.find("\n--- ") + 50;
+    bool b64 = (std::isalnum(static_cast<unsigned char>(s[p])) || s[p] == '+' || s[p] == '/') && p < s.find("\n--- ") + 50;
     s[p] = b64 ? (s[p] == 'A' ? 'B' : 'A') : static_cast<char>(s[p] ^ 0x01);
     test::spit(d / "bad.age", s);
     return d / "bad.age";
