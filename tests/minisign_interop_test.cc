@@ -1,6 +1,7 @@
 // Interoperability with Debian's minisign binary, both ways: keys made by
 // either side sign with the other, and each verifies the other's signatures.
 // minisign reads passwords from stdin when stdin is not a terminal.
+#include <algorithm>
 #include <sodium.h>
 
 #include "tests/minisign_support.h"
@@ -66,9 +67,12 @@ TEST_CASE("minisign interop: minisign reports our key id as we print it") {
   spit(d / "msg.minisig", sign_prehashed(signer, bytes_of(kMessage), kTrusted, "").file_text());
   auto r = run("minisign -V -p " + sh_quote(d / "k.pub") + " -m " + sh_quote(d / "msg"));
   CHECK(r.exit_code == 1);
-  CHECK(r.err.find("Signature key id in " + d / "msg.minisig" + " is " + key_id_hex(signer.key_id())) !=
+  // minisign prints ids with "%" PRIX64: our 16 digits less leading zeros.
+  auto unpadded = [](std::string id) { return id.erase(0, std::min(id.find_first_not_of('0'), id.size() - 1)); };
+  CHECK(r.err.find("Signature key id in " + d / "msg.minisig" + " is " + unpadded(key_id_hex(signer.key_id())) + "\n") !=
         std::string::npos);
-  CHECK(r.err.find("but the key id in the public key is " + key_id_hex(other.key_id())) != std::string::npos);
+  CHECK(r.err.find("but the key id in the public key is " + unpadded(key_id_hex(other.key_id())) + "\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("minisign interop: our unencrypted key signs with minisign -S (prehashed and legacy)") {
