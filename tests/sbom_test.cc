@@ -79,7 +79,7 @@ TEST_CASE("sbom: valid CycloneDX 1.5 with the wheels' purls and hashes and depen
   std::string text = make_sbom(in);
   spit(t / "sbom.cdx.json", text);
 
-  RunResult v = run("python3 " + sh_quote(source_dir() + "/tests/tools/validate_cdx.py") + " " +
+  RunResult v = run("/usr/bin/python3 " + sh_quote(source_dir() + "/tests/tools/validate_cdx.py") + " " +
                     sh_quote(source_dir() + "/tests/vendor/cyclonedx") + " " + sh_quote(t / "sbom.cdx.json"));
   INFO(v.out << v.err);
   REQUIRE(v.exit_code == 0);
@@ -115,7 +115,7 @@ TEST_CASE("sbom: the validator rejects a document the schema forbids", "[sbom]")
   TempDir t;
   spit(t / "bad.json", R"({"bomFormat":"CycloneDX","specVersion":"1.5","version":1,
        "components":[{"type":"wheel","name":"x","hashes":[{"alg":"SHA-256","content":"zz"}]}]})");
-  RunResult v = run("python3 " + sh_quote(source_dir() + "/tests/tools/validate_cdx.py") + " " +
+  RunResult v = run("/usr/bin/python3 " + sh_quote(source_dir() + "/tests/tools/validate_cdx.py") + " " +
                     sh_quote(source_dir() + "/tests/vendor/cyclonedx") + " " + sh_quote(t / "bad.json"));
   CHECK(v.exit_code == 1);
   CHECK(v.out.find("invalid at /components/0") != std::string::npos);
@@ -134,7 +134,7 @@ TEST_CASE("sbom: conda-meta records become pkg:conda components", "[sbom]") {
   SbomInput in;
   in.env_dir = t / "env";
   spit(t / "sbom.json", make_sbom(in));
-  RunResult v = run("python3 " + sh_quote(source_dir() + "/tests/tools/validate_cdx.py") + " " +
+  RunResult v = run("/usr/bin/python3 " + sh_quote(source_dir() + "/tests/tools/validate_cdx.py") + " " +
                     sh_quote(source_dir() + "/tests/vendor/cyclonedx") + " " + sh_quote(t / "sbom.json"));
   INFO(v.out << v.err);
   CHECK(v.exit_code == 0);

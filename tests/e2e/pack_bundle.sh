@@ -111,7 +111,7 @@ cmp -s x/airlock/sbom.cdx.json "$WORK/out/sbom.cdx.json" || fail "--sbom-out dif
 "$UNPACKER" list --sbom -p "$WORK/keys/signing.pub" -i "$WORK/keys/node.key" "$B" --audit-log "$WORK/a.jsonl" \
   > "$WORK/listed.cdx.json" 2>/dev/null || fail "unpacker list --sbom failed"
 cmp -s x/airlock/sbom.cdx.json "$WORK/listed.cdx.json" || fail "unpacker list --sbom differs from the payload's SBOM"
-python3 "$SRC/tests/tools/validate_cdx.py" "$SRC/tests/vendor/cyclonedx" x/airlock/sbom.cdx.json || fail "SBOM is not valid CycloneDX"
+/usr/bin/python3 "$SRC/tests/tools/validate_cdx.py" "$SRC/tests/vendor/cyclonedx" x/airlock/sbom.cdx.json || fail "SBOM is not valid CycloneDX"
 for w in "$WORK"/wh/*.whl; do
   h=$(sha256sum "$w" | cut -d' ' -f1)
   n=$(basename "$w" | cut -d- -f1); v=$(basename "$w" | cut -d- -f2)

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Validates a CycloneDX JSON document against the vendored official schema.
+"""Run with Debian's /usr/bin/python3 (python3-jsonschema from apt).
+
+Validates a CycloneDX JSON document against the vendored official schema.
 
   validate_cdx.py SCHEMA_DIR FILE.cdx.json
 
