@@ -1,5 +1,6 @@
 // unpacker list -p PUB (-i ID | --passphrase-file F) BUNDLE [--sbom]
 #include "common/error.h"
+#include "unpacker/cli_options.h"
 #include "unpacker/commands.h"
 #include "unpacker/unpack.h"
 
@@ -9,15 +10,10 @@ Command list_command() {
   return {"list", "Verify a bundle, then print its label and the files of its verified manifest",
           [](CLI::App& app) -> std::function<int()> {
             auto o = std::make_shared<ListOptions>();
-            app.add_option("-p,--public-key", o->public_keys, "Trusted minisign public key (.pub); may repeat")
-                ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-                ->expected(1)->allow_extra_args(false);
-            app.add_option("-i,--identity", o->identities, "age identity file (may repeat)")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
-            app.add_option("--passphrase-file", o->passphrase_file, "File whose first line is the passphrase");
-            app.add_option("BUNDLE", o->bundle, "NAME.sealed (or NAME.sealed.001 for volumes)")->required();
+            add_trusted_keys(app, o->public_keys);
+            add_decryption_keys(app, o->identities, o->passphrase_file);
+            add_bundle_and_log(app, o->bundle, o->audit_log);
             app.add_flag("--sbom", o->sbom, "Print airlock/sbom.cdx.json from the payload instead of the file list");
-            app.add_option("--audit-log", o->audit_log,
-                           "Audit log (default $AIRLOCK_AUDIT_LOG or ~/.local/state/airlock/audit.jsonl)");
             o->out.add_to(app);
             app.footer(
                 "The whole payload is decrypted and checked (entry policy, manifest hashes) in\n"

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "unpacker/audit_trail.h"
+#include "unpacker/cli_options.h"
 #include "unpacker/commands.h"
 #include "unpacker/verify.h"
 
@@ -20,11 +21,8 @@ Command verify_command() {
               OutputOptions out;
             };
             auto o = std::make_shared<Opts>();
-            app.add_option("-p,--public-key", o->keys, "Trusted minisign public key (.pub); may repeat")
-                ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-                ->expected(1)->allow_extra_args(false);
-            app.add_option("BUNDLE", o->bundle, "NAME.sealed (or NAME.sealed.001 for volumes)")->required();
-            app.add_option("--audit-log", o->audit, "Audit log (default $AIRLOCK_AUDIT_LOG or ~/.local/state/airlock/audit.jsonl)");
+            add_trusted_keys(app, o->keys);
+            add_bundle_and_log(app, o->bundle, o->audit);
             o->out.add_to(app);
             app.footer(
                 "Checks, in order: the envelope holds exactly payload.age, payload.age.minisig,\n"
