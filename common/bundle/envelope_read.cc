@@ -6,26 +6,28 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <future>
 #include <optional>
 
 #include "common/bundle/format.h"
+#include "common/bundle/tar_header.h"
 #include "common/hash.h"
 
 namespace airlock::bundle {
 
 namespace {
 
-// ustar header layout (POSIX.1-2001, pax interchange format).
-constexpr size_t kBlock = 512;
-constexpr size_t kNameOff = 0, kNameLen = 100;
-constexpr size_t kSizeOff = 124, kSizeLen = 12;
-constexpr size_t kSumOff = 148, kSumLen = 8;
-constexpr size_t kTypeOff = 156;
-constexpr size_t kMagicOff = 257;
-constexpr size_t kPrefixOff = 345, kPrefixLen = 155;
-static_assert(kPrefixOff + kPrefixLen <= kBlock);
+// Field places of the ustar header, from the one layout in tar_header.h.
+constexpr size_t kBlock = kTarBlock;
+constexpr size_t kNameOff = offsetof(UstarHeader, name), kNameLen = sizeof(UstarHeader::name);
+constexpr size_t kSizeOff = offsetof(UstarHeader, size), kSizeLen = sizeof(UstarHeader::size);
+constexpr size_t kSumOff = offsetof(UstarHeader, chksum), kSumLen = sizeof(UstarHeader::chksum);
+constexpr size_t kTypeOff = offsetof(UstarHeader, typeflag);
+constexpr size_t kMagicOff = offsetof(UstarHeader, magic);
+constexpr size_t kPrefixOff = offsetof(UstarHeader, prefix), kPrefixLen = sizeof(UstarHeader::prefix);
+static_assert(kSizeOff == 124 && kSumOff == 148 && kTypeOff == 156 && kMagicOff == 257 && kPrefixOff == 345);
 constexpr uint64_t kMaxPaxBytes = 64 * 1024;
 
 bool exists(const std::string& p) {
