@@ -62,3 +62,87 @@ TEST_CASE("bundle: manifest round trip and strict fields", "[bundle][manifest]")
   CHECK_THROWS_WITH(Manifest::parse("[]"), Catch::Contains("not a JSON object"));
   CHECK_THROWS_WITH(Manifest::parse("{\"format\":\"other/2\"}"), Catch::Contains("unknown format"));
 }
+
+namespace {
+std::string manifest_with_files(const std::string& files_json) {
+  return R"({"format":"airlock-bundle/1","bundle_id":"b","source_prefix":"/p","interpreter":"env/bin/python3","files":)" +
+         files_json + "}";
+}
+const std::string kHex(64, 'c');
+}  // namespace
+
+TEST_CASE("bundle: manifest strings with escapes and UTF-8 survive dump and parse", "[bundle][manifest]") {
+  Manifest m;
+  m.bundle_id = "b";
+  std::vector<std::string> names = {"env/plain", "env/quote\"d", "env/back\\slash", "env/tab\there",
+                                    "env/ctl\x01", "env/caf\xc3\xa9", "env/emoji\xf0\x9f\x90\x8d", "env/del\x7f"};
+  for (const auto& n : names) m.files.push_back({n, EntryType::kFile, 0644, 1, kHex});
+  std::string text = m.dump();
+  // The same bytes nlohmann would write for each string.
+  for (const auto& n : names) CHECK(text.find(nlohmann::json(n).dump()) != std::string::npos);
+  Manifest p = Manifest::parse(text);
+  REQUIRE(p.files.size() == names.size());
+  for (size_t i = 0; i < names.size(); ++i) CHECK(p.files[i].path == names[i]);
+  // Invalid UTF-8 is written replaced, never raw.
+  m.files = {{"env/bad\xff", EntryType::kFile, 0644, 1, kHex}};
+  CHECK(Manifest::parse(m.dump()).files[0].path == "env/bad\xef\xbf\xbd");
+}
+
+TEST_CASE("bundle: manifest reader decodes JSON escapes like any JSON reader", "[bundle][manifest]") {
+  std::string files = R"([{"path":"env/\u00e9\ud83d\udc0d\/\n\"","type":"file","mode":"0644","size":18446744073709551615,)"
+                      R"("sha256":")" + kHex + R"(","future":{"a":[1,2.5e3,-1,true,null,"x"]}}])";
+  std::string text = manifest_with_files(files);
+  Manifest p = Manifest::parse(text);
+  REQUIRE(p.files.size() == 1);
+  auto ref = nlohmann::json::parse(text);
+  CHECK(p.files[0].path == ref["files"][0]["path"].get<std::string>());
+  CHECK(p.files[0].size == 18446744073709551615ull);
+}
+
+TEST_CASE("bundle: manifest reader refuses malformed JSON and wrong field types", "[bundle][manifest]") {
+  auto file = [](const std::string& extra) {
+    return R"([{"path":"env/a","type":"file","mode":"0644","size":1,"sha256":")" + kHex + "\"" + extra + "}]";
+  };
+  CHECK_NOTHROW(Manifest::parse(manifest_with_files(file(""))));
+  struct Case {
+    std::string text, why;
+  };
+  std::vector<Case> cases = {
+      {manifest_with_files(file("")) + "x", "not valid JSON"},
+      {manifest_with_files(file(",")), "not valid JSON"},
+      {manifest_with_files(file(R"(,"size":2)")), "given twice"},
+      {manifest_with_files(R"([{"path":"env/a","type":"file","mode":"0644","size":1.0,"sha256":")" + kHex + "\"}]"),
+       "non-negative integer"},
+      {manifest_with_files(R"([{"path":"env/a","type":"file","mode":"0644","size":-1,"sha256":")" + kHex + "\"}]"),
+       "non-negative integer"},
+      {manifest_with_files(R"([{"path":"env/a","type":"file","mode":"0644","size":18446744073709551616,"sha256":")" +
+                           kHex + "\"}]"),
+       "out of range"},
+      {manifest_with_files(R"([{"path":"env/a","type":"file","mode":"0644","size":01,"sha256":")" + kHex + "\"}]"),
+       "leading zero"},
+      {manifest_with_files(R"([{"path":7,"type":"file"}])"), "is not a string"},
+      {manifest_with_files(R"([{"path":"env/a","type":"file","mode":"0644","sha256":")" + kHex + "\"}]"),
+       "missing \"size\""},
+      {manifest_with_files(R"([{"path":"env/a","type":"fifo","mode":"0644"}])"), "unknown type"},
+      {manifest_with_files(R"([{"path":"env/a","type":"hardlink"}])"), "missing \"target\""},
+      {manifest_with_files(R"([{"path":"env/\ud800","type":"dir","mode":"0755"}])"), "surrogate"},
+      {manifest_with_files(R"([{"path":"env/\udc00","type":"dir","mode":"0755"}])"), "surrogate"},
+      {manifest_with_files("[{\"path\":\"env/\xc0\xaf\",\"type\":\"dir\",\"mode\":\"0755\"}]"), "invalid UTF-8"},
+      {manifest_with_files("[{\"path\":\"env/\xed\xa0\x80\",\"type\":\"dir\",\"mode\":\"0755\"}]"), "invalid UTF-8"},
+      {manifest_with_files("[{\"path\":\"env/\x01\",\"type\":\"dir\",\"mode\":\"0755\"}]"), "control character"},
+      {manifest_with_files(R"([{"path":"env/a","type":"dir","mode":"0755"}])").replace(1, 0, R"("files":[],)"),
+       "given twice"},
+      {manifest_with_files("{}"), "\"files\" is not an array"},
+      {manifest_with_files("[1]"), "files[0] is not an object"},
+      {R"({"format":"airlock-bundle/1","bundle_id":"b","source_prefix":"/p","interpreter":"x"})", "missing \"files\""},
+      {manifest_with_files("[]").replace(1, 0, "\"x\":" + std::string(300, '[') + std::string(300, ']') + ","),
+       "nested too deeply"},
+      {manifest_with_files("[]").replace(1, 0, R"("x":[1,],)"), "not valid JSON"},
+      {manifest_with_files("[]").replace(1, 0, R"("x":tru,)"), "not valid JSON"},
+      {"{\"format\":\"airlock-bundle/1\",\"files\":[", "not valid JSON"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    CHECK_THROWS_WITH(Manifest::parse(c.text), Catch::Contains(c.why));
+  }
+}

@@ -1,5 +1,6 @@
 #include "unpacker/manifest_check.h"
 
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -33,25 +34,28 @@ Manifest check_manifest(const ExtractResult& got, const std::string& bundle_id) 
   if (m.bundle_id != bundle_id)
     throw bundle::ManifestError("bundle_id \"" + m.bundle_id + "\" differs from the label's bundle-id " + bundle_id);
 
-  std::unordered_map<std::string, const bundle::FileEntry*> listed;
-  for (const auto& f : m.files)
-    if (!listed.emplace(f.path, &f).second) throw bundle::ManifestError("path \"" + f.path + "\" listed twice");
+  // Views into the manifest and marks by index: no path is copied.
+  std::unordered_map<std::string_view, size_t> listed;
+  listed.reserve(m.files.size());
+  for (size_t i = 0; i < m.files.size(); ++i)
+    if (!listed.emplace(m.files[i].path, i).second)
+      throw bundle::ManifestError("path \"" + m.files[i].path + "\" listed twice");
 
   std::vector<std::string> problems;
   auto problem = [&](std::string p) {
     if (problems.size() < kMaxReported) problems.push_back(std::move(p));
     else if (problems.size() == kMaxReported) problems.push_back("...");
   };
-  std::unordered_set<std::string> present;
+  std::vector<bool> present(m.files.size());
   for (const auto& e : got.entries) {
-    present.insert(e.path);
     auto it = listed.find(e.path);
     if (it == listed.end()) {
       // The payload roots themselves may come as entries of their own.
       if (!(e.kind == Kind::kDir && is_root(e.path))) problem("member \"" + e.path + "\" is not in the manifest");
       continue;
     }
-    const bundle::FileEntry& f = *it->second;
+    present[it->second] = true;
+    const bundle::FileEntry& f = m.files[it->second];
     if (f.type != to_type(e.kind)) {
       problem("\"" + e.path + "\" is a " + to_string(to_type(e.kind)) + " but the manifest says " + to_string(f.type));
       continue;
@@ -66,9 +70,10 @@ Manifest check_manifest(const ExtractResult& got, const std::string& bundle_id) 
       problem("hardlink \"" + e.path + "\" points to \"" + e.target + "\", the manifest says \"" + f.target + "\"");
     }
   }
-  std::unordered_set<std::string> implicit(got.implicit_dirs.begin(), got.implicit_dirs.end());
-  for (const auto& f : m.files) {
-    if (present.count(f.path)) continue;
+  std::unordered_set<std::string_view> implicit(got.implicit_dirs.begin(), got.implicit_dirs.end());
+  for (size_t i = 0; i < m.files.size(); ++i) {
+    if (present[i]) continue;
+    const bundle::FileEntry& f = m.files[i];
     // A listed directory may have been created as a parent without an entry.
     if (f.type == EntryType::kDir && implicit.count(f.path)) continue;
     problem("listed member \"" + f.path + "\" is missing from the payload");
@@ -82,7 +87,8 @@ Manifest check_manifest(const ExtractResult& got, const std::string& bundle_id) 
   // What later steps rely on must name regular files of the payload.
   auto is_file = [&](const std::string& p) {
     auto it = listed.find(p);
-    return it != listed.end() && (it->second->type == EntryType::kFile || it->second->type == EntryType::kHardlink);
+    return it != listed.end() &&
+           (m.files[it->second].type == EntryType::kFile || m.files[it->second].type == EntryType::kHardlink);
   };
   if (!m.interpreter.empty() && !is_file(m.interpreter))
     throw bundle::ManifestError("interpreter \"" + m.interpreter + "\" is not a file of the payload");
@@ -93,7 +99,7 @@ Manifest check_manifest(const ExtractResult& got, const std::string& bundle_id) 
       throw bundle::ManifestError("relocate entry \"" + r.path + "\" is not a file under env/");
   for (const auto& w : m.wheels) {
     auto it = listed.find(w.path);
-    if (it == listed.end() || it->second->type != EntryType::kFile || it->second->sha256 != w.sha256)
+    if (it == listed.end() || m.files[it->second].type != EntryType::kFile || m.files[it->second].sha256 != w.sha256)
       throw bundle::ManifestError("wheel \"" + w.path + "\" is not a listed file with that SHA-256");
   }
   return m;

@@ -22,9 +22,23 @@ std::string mode_string(uint32_t mode) {
 }
 
 namespace {
-// A JSON string literal (quoted and escaped).
+// A JSON string literal (quoted and escaped). Printable ASCII without '"'
+// or '\\' (nearly every path) is copied as it is; anything else goes through
+// nlohmann's escaping, which also replaces invalid UTF-8.
 void put_str(std::string& out, std::string_view v) {
-  out += nlohmann::json(std::string(v)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  bool plain = true;
+  for (unsigned char c : v)
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  if (!plain) {
+    out += nlohmann::json(std::string(v)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += v;
+  out += '"';
 }
 void put_key(std::string& out, std::string_view k, bool first = false) {
   if (!first) out += ',';
@@ -112,12 +126,6 @@ std::string Manifest::dump() const {
 
 namespace {
 
-const nlohmann::json& field(const nlohmann::json& obj, const char* key, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end()) throw ManifestError(where + ": missing \"" + key + "\"");
-  return *it;
-}
-
 std::string str(const nlohmann::json& obj, const char* key, const std::string& where, bool required = true) {
   auto it = obj.find(key);
   if (it == obj.end()) {
@@ -145,17 +153,346 @@ uint32_t parse_mode(const std::string& s, const std::string& where) {
   return m;
 }
 
+
+// A strict JSON reader for the manifest's top level and its "files" array,
+// which holds nearly all of its bytes (55,000 entries for a CPython
+// prefix): entries are read straight into FileEntry, without a JSON tree.
+// Every other top-level value is delimited here and parsed by nlohmann.
+class Cursor {
+ public:
+  explicit Cursor(std::string_view t) : t_(t) {}
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw ManifestError("not valid JSON: " + what + " at byte " + std::to_string(i_));
+  }
+  void ws() {
+    while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\n' || t_[i_] == '\r' || t_[i_] == '\t')) ++i_;
+  }
+  char peek() {
+    ws();
+    return i_ < t_.size() ? t_[i_] : '\0';
+  }
+  bool at_end() {
+    ws();
+    return i_ == t_.size();
+  }
+  void expect(char c) {
+    if (peek() != c) fail(std::string("expected '") + c + "'");
+    ++i_;
+  }
+  // After a member or element: true if another follows, false at `close`.
+  bool more(char close) {
+    char c = peek();
+    if (c == ',') {
+      ++i_;
+      return true;
+    }
+    if (c == close) {
+      ++i_;
+      return false;
+    }
+    fail(std::string("expected ',' or '") + close + "'");
+  }
+
+  // A string at the cursor, unescaped into `out`; validates UTF-8.
+  void string(std::string& out) {
+    if (peek() != '"') fail("expected a string");
+    ++i_;
+    out.clear();
+    size_t run = i_;
+    for (;;) {
+      if (i_ >= t_.size()) fail("unterminated string");
+      auto c = static_cast<unsigned char>(t_[i_]);
+      if (c == '"') {
+        out.append(t_.data() + run, i_ - run);
+        ++i_;
+        return;
+      }
+      if (c < 0x20) fail("control character in a string");
+      if (c < 0x80 && c != '\\') {
+        ++i_;
+        continue;
+      }
+      if (c >= 0x80) {
+        utf8();
+        continue;
+      }
+      out.append(t_.data() + run, i_ - run);
+      escape(out);
+      run = i_;
+    }
+  }
+
+  // A non-negative integer without fraction or exponent; false for any
+  // other JSON value (which is then skipped).
+  bool unsigned_integer(uint64_t& v) {
+    char c = peek();
+    if (c < '0' || c > '9') {
+      skip();
+      return false;
+    }
+    size_t start = i_;
+    v = 0;
+    bool overflow = false;
+    while (i_ < t_.size() && t_[i_] >= '0' && t_[i_] <= '9') {
+      auto d = static_cast<uint64_t>(t_[i_] - '0');
+      if (v > (UINT64_MAX - d) / 10) overflow = true;
+      v = v * 10 + d;
+      ++i_;
+    }
+    if (t_[start] == '0' && i_ - start > 1) fail("leading zero in a number");
+    if (i_ < t_.size() && (t_[i_] == '.' || t_[i_] == 'e' || t_[i_] == 'E')) {
+      i_ = start;
+      skip();
+      return false;
+    }
+    if (overflow) fail("number out of range");
+    return true;
+  }
+
+  // Skips one value of any kind, checking its grammar; returns its text.
+  std::string_view skip(int depth = 0) {
+    if (depth > 256) fail("nested too deeply");
+    char c = peek();
+    size_t start = i_;
+    if (c == '{' || c == '[') {
+      ++i_;
+      char close = c == '{' ? '}' : ']';
+      if (peek() == close) {
+        ++i_;
+      } else {
+        std::string key;
+        do {
+          if (c == '{') {
+            string(key);
+            expect(':');
+          }
+          skip(depth + 1);
+        } while (more(close));
+      }
+    } else if (c == '"') {
+      std::string s;
+      string(s);
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      number();
+    } else if (!literal("true") && !literal("false") && !literal("null")) {
+      fail("expected a value");
+    }
+    return t_.substr(start, i_ - start);
+  }
+
+ private:
+  bool literal(std::string_view w) {
+    if (t_.substr(i_, w.size()) != w) return false;
+    i_ += w.size();
+    return true;
+  }
+  void digits() {
+    size_t s = i_;
+    while (i_ < t_.size() && t_[i_] >= '0' && t_[i_] <= '9') ++i_;
+    if (i_ == s) fail("expected a digit");
+  }
+  void number() {
+    if (t_[i_] == '-') ++i_;
+    if (i_ < t_.size() && t_[i_] == '0') ++i_;
+    else digits();
+    if (i_ < t_.size() && t_[i_] == '.') ++i_, digits();
+    if (i_ < t_.size() && (t_[i_] == 'e' || t_[i_] == 'E')) {
+      ++i_;
+      if (i_ < t_.size() && (t_[i_] == '+' || t_[i_] == '-')) ++i_;
+      digits();
+    }
+  }
+  unsigned hex4() {
+    if (i_ + 4 > t_.size()) fail("short \\u escape");
+    unsigned v = 0;
+    for (int k = 0; k < 4; ++k) {
+      char h = t_[i_++];
+      v <<= 4;
+      if (h >= '0' && h <= '9') v |= static_cast<unsigned>(h - '0');
+      else if (h >= 'a' && h <= 'f') v |= static_cast<unsigned>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F') v |= static_cast<unsigned>(h - 'A' + 10);
+      else fail("bad \\u escape");
+    }
+    return v;
+  }
+  void escape(std::string& out) {
+    ++i_;  // the backslash
+    if (i_ >= t_.size()) fail("unterminated string");
+    char e = t_[i_++];
+    switch (e) {
+      case '"': out += '"'; return;
+      case '\\': out += '\\'; return;
+      case '/': out += '/'; return;
+      case 'b': out += '\b'; return;
+      case 'f': out += '\f'; return;
+      case 'n': out += '\n'; return;
+      case 'r': out += '\r'; return;
+      case 't': out += '\t'; return;
+      case 'u': break;
+      default: fail("bad escape");
+    }
+    unsigned cp = hex4();
+    if (cp >= 0xDC00 && cp <= 0xDFFF) fail("lone low surrogate");
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      if (t_.substr(i_, 2) != "\\u") fail("lone high surrogate");
+      i_ += 2;
+      unsigned lo = hex4();
+      if (lo < 0xDC00 || lo > 0xDFFF) fail("lone high surrogate");
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    }
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  // One UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
+  void utf8() {
+    auto at = [&](size_t k) { return i_ + k < t_.size() ? static_cast<unsigned char>(t_[i_ + k]) : 0u; };
+    unsigned c = at(0);
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c >= 0xE0 && c <= 0xEF) n = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) n = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else fail("invalid UTF-8");
+    for (size_t k = 1; k <= n; ++k) {
+      unsigned b = at(k);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) fail("invalid UTF-8");
+    }
+    i_ += n + 1;
+  }
+
+  std::string_view t_;
+  size_t i_ = 0;
+};
+
+std::string file_where(size_t i, const std::string& path) {
+  std::string w = "files[" + std::to_string(i) + "]";
+  if (!path.empty()) w += " (" + path + ")";
+  return w;
+}
+
+// One element of "files".
+FileEntry parse_file_entry(Cursor& c, size_t i) {
+  if (c.peek() != '{') {
+    c.skip();
+    throw ManifestError(file_where(i, "") + " is not an object");
+  }
+  c.expect('{');
+  FileEntry e;
+  std::string type, mode, key;
+  enum : unsigned { kPath = 1, kType = 2, kMode = 4, kSize = 8, kSha = 16, kTarget = 32 };
+  unsigned seen = 0;
+  auto take = [&](unsigned bit, std::string& into) {
+    if (seen & bit) throw ManifestError(file_where(i, e.path) + ": \"" + key + "\" given twice");
+    seen |= bit;
+    if (c.peek() != '"') {
+      c.skip();
+      throw ManifestError(file_where(i, e.path) + ": \"" + key + "\" is not a string");
+    }
+    c.string(into);
+  };
+  if (c.peek() == '}') {
+    c.expect('}');
+  } else {
+    do {
+      c.string(key);
+      c.expect(':');
+      if (key == "path") take(kPath, e.path);
+      else if (key == "type") take(kType, type);
+      else if (key == "mode") take(kMode, mode);
+      else if (key == "sha256") take(kSha, e.sha256);
+      else if (key == "target") take(kTarget, e.target);
+      else if (key == "size") {
+        if (seen & kSize) throw ManifestError(file_where(i, e.path) + ": \"size\" given twice");
+        seen |= kSize;
+        if (!c.unsigned_integer(e.size))
+          throw ManifestError(file_where(i, e.path) + ": \"size\" is not a non-negative integer");
+      } else {
+        c.skip();  // readers ignore unknown fields
+      }
+    } while (c.more('}'));
+  }
+  auto need = [&](unsigned bit, const char* name) {
+    if (!(seen & bit)) throw ManifestError(file_where(i, e.path) + ": missing \"" + name + "\"");
+  };
+  need(kPath, "path");
+  need(kType, "type");
+  if (type == "dir") e.type = EntryType::kDir;
+  else if (type == "file") e.type = EntryType::kFile;
+  else if (type == "hardlink") e.type = EntryType::kHardlink;
+  else throw ManifestError(file_where(i, e.path) + ": unknown type \"" + type + "\"");
+  if (e.type != EntryType::kHardlink) {
+    need(kMode, "mode");
+    e.mode = parse_mode(mode, file_where(i, e.path));
+  }
+  if (e.type == EntryType::kFile) {
+    need(kSize, "size");
+    need(kSha, "sha256");
+    if (!is_hex64(e.sha256)) throw ManifestError(file_where(i, e.path) + ": \"sha256\" is not 64 lowercase hex digits");
+  } else {
+    e.size = 0;
+    e.sha256.clear();
+  }
+  if (e.type == EntryType::kHardlink) need(kTarget, "target");
+  else e.target.clear();
+  return e;
+}
+
 }  // namespace
 
 Manifest Manifest::parse(std::string_view text) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const std::exception& e) {
-    throw ManifestError(std::string("not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) throw ManifestError("not a JSON object");
+  Cursor c(text);
+  if (c.peek() != '{') throw ManifestError("not a JSON object");
+  c.expect('{');
+  // Everything but "files" is small: gathered into a tree, read below.
+  nlohmann::json j = nlohmann::json::object();
   Manifest m;
+  bool have_files = false;
+  if (c.peek() == '}') {
+    c.expect('}');
+  } else {
+    std::string key;
+    do {
+      c.string(key);
+      c.expect(':');
+      if (key == "files" ? have_files : j.contains(key)) throw ManifestError("\"" + key + "\" given twice");
+      if (key != "files") {
+        std::string_view value = c.skip();
+        try {
+          j[key] = nlohmann::json::parse(value);
+        } catch (const std::exception& e) {
+          throw ManifestError(std::string("not valid JSON: ") + e.what());
+        }
+        continue;
+      }
+      have_files = true;
+      if (c.peek() != '[') {
+        c.skip();
+        throw ManifestError("\"files\" is not an array");
+      }
+      c.expect('[');
+      if (c.peek() == ']') {
+        c.expect(']');
+        continue;
+      }
+      do m.files.push_back(parse_file_entry(c, m.files.size()));
+      while (c.more(']'));
+    } while (c.more('}'));
+  }
+  if (!c.at_end()) c.fail("text after the top-level object");
   m.format = str(j, "format", "top level");
   if (m.format != "airlock-bundle/1") throw ManifestError("unknown format \"" + m.format + "\"");
   m.bundle_id = str(j, "bundle_id", "top level");
@@ -169,32 +506,7 @@ Manifest Manifest::parse(std::string_view text) {
     m.python.implementation = str(*it, "implementation", "python", false);
     m.python.abi = str(*it, "abi", "python", false);
   }
-  const auto& jfiles = field(j, "files", "top level");
-  if (!jfiles.is_array()) throw ManifestError("\"files\" is not an array");
-  m.files.reserve(jfiles.size());
-  size_t i = 0;
-  for (const auto& f : jfiles) {
-    std::string where = "files[" + std::to_string(i++) + "]";
-    if (!f.is_object()) throw ManifestError(where + " is not an object");
-    FileEntry e;
-    e.path = str(f, "path", where);
-    where += " (" + e.path + ")";
-    std::string type = str(f, "type", where);
-    if (type == "dir") e.type = EntryType::kDir;
-    else if (type == "file") e.type = EntryType::kFile;
-    else if (type == "hardlink") e.type = EntryType::kHardlink;
-    else throw ManifestError(where + ": unknown type \"" + type + "\"");
-    if (e.type != EntryType::kHardlink) e.mode = parse_mode(str(f, "mode", where), where);
-    if (e.type == EntryType::kFile) {
-      const auto& size = field(f, "size", where);
-      if (!size.is_number_unsigned()) throw ManifestError(where + ": \"size\" is not a non-negative integer");
-      e.size = size.get<uint64_t>();
-      e.sha256 = str(f, "sha256", where);
-      if (!is_hex64(e.sha256)) throw ManifestError(where + ": \"sha256\" is not 64 lowercase hex digits");
-    }
-    if (e.type == EntryType::kHardlink) e.target = str(f, "target", where);
-    m.files.push_back(std::move(e));
-  }
+  if (!have_files) throw ManifestError("top level: missing \"files\"");
   auto list = [&](const char* key, auto&& fn) {
     auto it = j.find(key);
     if (it == j.end()) return;
