@@ -79,9 +79,16 @@ Admitted EntryPolicy::admit(const RawEntry& e) {
   a.perm = e.mode & 0777;
   if (seen_.count(a.path)) throw UnsafeEntry(e.path, "duplicate path");
   // A path below something that is not a directory (e.g. below a file).
-  for (size_t s = a.path.find('/'); s != std::string::npos; s = a.path.find('/', s + 1)) {
-    auto it = seen_.find(a.path.substr(0, s));
-    if (it != seen_.end() && it->second != Kind::kDir) throw UnsafeEntry(e.path, "path below a file");
+  size_t last_slash = a.path.rfind('/');
+  std::string_view parent = std::string_view(a.path).substr(0, last_slash == std::string::npos ? 0 : last_slash);
+  bool same_parent = last_slash != std::string::npos && parent == last_parent_;
+  if (!same_parent) {
+    std::string prefix;
+    for (size_t s = a.path.find('/'); s != std::string::npos; s = a.path.find('/', s + 1)) {
+      prefix.assign(a.path, 0, s);
+      auto it = seen_.find(prefix);
+      if (it != seen_.end() && it->second != Kind::kDir) throw UnsafeEntry(e.path, "path below a file");
+    }
   }
   if (a.kind != Kind::kDir && implicit_dirs_.count(a.path)) throw UnsafeEntry(e.path, "duplicate path (a directory)");
   if (a.kind == Kind::kHardlink) {
@@ -100,13 +107,18 @@ Admitted EntryPolicy::admit(const RawEntry& e) {
     a.target = t;
   }
   seen_.emplace(a.path, a.kind);
-  note_parents(a.path);
+  if (!same_parent) {
+    note_parents(a.path);
+    last_parent_.assign(parent);
+  }
   return a;
 }
 
 void EntryPolicy::note_parents(const std::string& path) {
-  for (size_t s = path.find('/'); s != std::string::npos; s = path.find('/', s + 1))
-    implicit_dirs_.emplace(path.substr(0, s), true);
+  for (size_t s = path.find('/'); s != std::string::npos; s = path.find('/', s + 1)) {
+    auto [it, fresh] = implicit_dirs_.emplace(path.substr(0, s));
+    if (fresh) parent_order_.push_back(*it);
+  }
 }
 
 bool EntryPolicy::is_implicit_dir(const std::string& p) const { return implicit_dirs_.count(p) > 0; }

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "common/error.h"
 
@@ -52,11 +54,19 @@ class EntryPolicy {
   bool is_implicit_dir(const std::string& p) const;
   // Kind of an admitted path, if any.
   const Kind* kind_of(const std::string& p) const;
+  // Every parent directory of an admitted entry, in first-seen order.
+  const std::vector<std::string>& parent_dirs() const { return parent_order_; }
 
  private:
   void note_parents(const std::string& path);
   std::unordered_map<std::string, Kind> seen_;
-  std::unordered_map<std::string, bool> implicit_dirs_;
+  std::unordered_set<std::string> implicit_dirs_;
+  std::vector<std::string> parent_order_;
+  // The parent directory of the last admitted entry: its ancestors are
+  // already checked and noted, and a noted parent can never later become a
+  // file (that entry would be a duplicate of a directory). Consecutive
+  // entries of one directory skip the walk up the path.
+  std::string last_parent_;
 };
 
 }  // namespace airlock::unpacker

@@ -104,8 +104,12 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
     if (::mkdirat(opts.dirfd, p.c_str(), 0700) != 0) throw_errno("cannot create directory", p);
     made_dirs.insert(p);
   };
+  std::string last_parent;  // made, with all its ancestors
   auto ensure_parents = [&](const std::string& p) {
     if (!write) return;
+    size_t last_slash = p.rfind('/');
+    if (last_slash == std::string::npos) return;
+    if (std::string_view(p).substr(0, last_slash) == last_parent) return;
     for (size_t s = p.find('/'); s != std::string::npos; s = p.find('/', s + 1)) {
       std::string d = p.substr(0, s);
       if (!made_dirs.count(d)) {
@@ -114,6 +118,7 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
         dirs.push_back({d, 0755, {}, false});
       }
     }
+    last_parent.assign(p, 0, last_slash);
   };
 
   for (;;) {
@@ -178,7 +183,7 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
                                ad.perm));
         if (!fd) throw_errno("cannot create", ad.path);
       }
-      if (pooled) data.reserve(static_cast<size_t>(declared));
+      if (pooled) data = pool->take_buffer(static_cast<size_t>(declared));
       uint64_t size = 0;
       for (;;) {
         const void* buf = nullptr;
@@ -270,13 +275,8 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
     }
   }
   // Parents that had no entry of their own (created on the way).
-  std::unordered_set<std::string> implicit;
-  for (const auto& en : res.entries)
-    for (size_t s = en.path.find('/'); s != std::string::npos; s = en.path.find('/', s + 1)) {
-      std::string p = en.path.substr(0, s);
-      if (!explicit_dirs.count(p)) implicit.insert(p);
-    }
-  res.implicit_dirs.assign(implicit.begin(), implicit.end());
+  for (const auto& p : policy.parent_dirs())
+    if (!explicit_dirs.count(p)) res.implicit_dirs.push_back(p);
   return res;
 }
 

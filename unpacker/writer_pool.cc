@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <algorithm>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -51,6 +52,11 @@ struct WriterPool::Impl {
   bool stop = false;
   std::exception_ptr err;
   std::vector<std::thread> threads;
+  // Buffers of written jobs, for take_buffer(); bounded in bytes.
+  std::vector<std::vector<uint8_t>> spare;
+  size_t spare_bytes = 0;
+  static constexpr size_t kSpareMax = 64;
+  static constexpr size_t kSpareBytes = 8 << 20;
 
   void work(size_t me) {
     auto& jobs = queues[me];
@@ -78,6 +84,11 @@ struct WriterPool::Impl {
       std::lock_guard lk(mu);
       digests.emplace_back(job.index, std::move(digest));
       queued_bytes -= job.data.size();
+      if (spare.size() < kSpareMax && spare_bytes + job.data.capacity() <= kSpareBytes) {
+        spare_bytes += job.data.capacity();
+        job.data.clear();
+        spare.push_back(std::move(job.data));
+      }
       --busy;
       cv_space.notify_all();
     }
@@ -118,6 +129,24 @@ void WriterPool::submit(FileJob job) {
   s.queues[q].push_back(std::move(job));
   ++s.pending;
   s.cv_work[q].notify_one();
+}
+
+std::vector<uint8_t> WriterPool::take_buffer(size_t size) {
+  Impl& s = *impl_;
+  {
+    std::lock_guard lk(s.mu);
+    for (size_t i = s.spare.size(); i-- > 0;) {
+      if (s.spare[i].capacity() < size) continue;
+      std::vector<uint8_t> b = std::move(s.spare[i]);
+      s.spare[i] = std::move(s.spare.back());
+      s.spare.pop_back();
+      s.spare_bytes -= b.capacity();
+      return b;
+    }
+  }
+  std::vector<uint8_t> b;
+  b.reserve(std::max<size_t>(size, 64 << 10));
+  return b;
 }
 
 std::vector<std::pair<size_t, std::string>> WriterPool::finish() {

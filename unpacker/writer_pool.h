@@ -35,6 +35,9 @@ class WriterPool {
   // Queues a job; blocks while too many bytes are queued. Rethrows the
   // first worker error (e.g. disk full) so the reader stops early.
   void submit(FileJob job);
+  // An empty buffer with room for `size` bytes, reused from written jobs
+  // when one is big enough: no allocation per file.
+  std::vector<uint8_t> take_buffer(size_t size);
   // Waits for every job, joins the threads and rethrows the first error;
   // returns (job index, SHA-256 hex) for every file written.
   std::vector<std::pair<size_t, std::string>> finish();
