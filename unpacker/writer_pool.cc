@@ -83,7 +83,7 @@ struct WriterPool::Impl {
       }
       std::lock_guard lk(mu);
       digests.emplace_back(job.index, std::move(digest));
-      queued_bytes -= job.data.size();
+      queued_bytes -= job.accounted;
       if (spare.size() < kSpareMax && spare_bytes + job.data.capacity() <= kSpareBytes) {
         spare_bytes += job.data.capacity();
         job.data.clear();
@@ -121,9 +121,11 @@ void WriterPool::submit(FileJob job) {
   std::unique_lock lk(s.mu);
   // Bounded memory: wait while the queue holds too many bytes (a single
   // job bigger than the bound still goes through, alone).
-  s.cv_space.wait(lk, [&] { return s.err || s.queued_bytes == 0 || s.queued_bytes + job.data.size() <= s.max_bytes; });
+  size_t bytes = job.data.capacity();
+  s.cv_space.wait(lk, [&] { return s.err || s.queued_bytes == 0 || s.queued_bytes + bytes <= s.max_bytes; });
   if (s.err) std::rethrow_exception(s.err);
-  s.queued_bytes += job.data.size();
+  s.queued_bytes += bytes;
+  job.accounted = bytes;
   auto slash = job.path.rfind('/');
   size_t q = std::hash<std::string_view>{}(std::string_view(job.path).substr(0, slash)) % s.queues.size();
   s.queues[q].push_back(std::move(job));
@@ -135,8 +137,11 @@ std::vector<uint8_t> WriterPool::take_buffer(size_t size) {
   Impl& s = *impl_;
   {
     std::lock_guard lk(s.mu);
+    // Never a big buffer for a small file: the queue's bound counts
+    // capacity, and a few MiB held by a 100-byte file would waste it.
+    size_t most = std::max<size_t>(2 * size, 64 << 10);
     for (size_t i = s.spare.size(); i-- > 0;) {
-      if (s.spare[i].capacity() < size) continue;
+      if (s.spare[i].capacity() < size || s.spare[i].capacity() > most) continue;
       std::vector<uint8_t> b = std::move(s.spare[i]);
       s.spare[i] = std::move(s.spare.back());
       s.spare.pop_back();

@@ -22,6 +22,7 @@ struct FileJob {
   uint32_t perm = 0644;
   timespec mtime{};
   std::vector<uint8_t> data;
+  size_t accounted = 0;  // bytes counted against the queue's bound (set by submit)
 };
 
 class WriterPool {
