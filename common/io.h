@@ -128,6 +128,8 @@ class OutputFile : public Writer {
   UniqueFd fd_;
   std::unique_ptr<FdWriter> writer_;
   bool committed_ = false;
+  static constexpr uint64_t kWriteBehind = 16 << 20;
+  uint64_t unflushed_ = 0;
 };
 
 // Whole-file helpers.
