@@ -1,7 +1,10 @@
 #include "packer/read_ahead.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include <cerrno>
 
@@ -41,6 +44,7 @@ size_t read_some(int fd, const std::string& path, std::span<uint8_t> buf) {
 ReadAhead::ReadAhead(const std::vector<WalkEntry>& entries, const std::vector<std::string>& prefixes)
     : entries_(entries), prefixes_(prefixes), buffers_(kBuffers, std::vector<uint8_t>(kBufferSize)), scanner_(prefixes) {
   for (int i = 0; i < static_cast<int>(kBuffers); ++i) free_.push_back(i);
+  prefetch_ = std::thread([this] { prefetch_run(); });
   thread_ = std::thread([this] { run(); });
 }
 
@@ -51,6 +55,54 @@ ReadAhead::~ReadAhead() {
   }
   cv_.notify_all();
   thread_.join();
+  {
+    std::lock_guard lk(pf_mu_);
+    pf_stop_ = true;
+  }
+  pf_cv_.notify_all();
+  prefetch_.join();
+}
+
+bool ReadAhead::prefetching() {
+  std::lock_guard lk(pf_mu_);
+  return cold_;
+}
+
+void ReadAhead::went_cold() {
+  {
+    std::lock_guard lk(pf_mu_);
+    if (cold_) return;
+    cold_ = true;
+  }
+  pf_cv_.notify_all();
+}
+
+void ReadAhead::prefetch_run() {
+  size_t next = 0;
+  uint64_t ahead_bytes = 0;  // sum of sizes of files [0, next)
+  for (;;) {
+    {
+      std::unique_lock lk(pf_mu_);
+      auto room = [&] {
+        return next < entries_.size() && next < reading_.load() + kPrefetchFiles &&
+               ahead_bytes < read_bytes_.load() + kPrefetchBytes;
+      };
+      // Poll while cold: the reader does not signal every file it starts.
+      while (!pf_stop_ && !(cold_ && room())) {
+        if (cold_) pf_cv_.wait_for(lk, std::chrono::milliseconds(2));
+        else pf_cv_.wait(lk);
+      }
+      if (pf_stop_) return;
+    }
+    const WalkEntry& e = entries_[next++];
+    if (e.type != EntryType::kFile) continue;
+    ahead_bytes += e.size;
+    if (next <= reading_.load() || e.size == 0) continue;  // the reader is already past it
+    // Errors do not matter here: the reader reports them.
+    UniqueFd fd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK));
+    if (!fd && errno == EPERM) fd = UniqueFd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (fd) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_WILLNEED);
+  }
 }
 
 // Hand-off costs a lock and sometimes a wake-up per batch, not per event:
@@ -126,6 +178,8 @@ void ReadAhead::run() {
 
 void ReadAhead::stream_file(size_t index) {
   const WalkEntry& e = entries_[index];
+  reading_.store(index);
+  read_bytes_.fetch_add(e.size);
   const bool in_env = e.path.rfind("env/", 0) == 0;
   const std::string rel = in_env ? e.path.substr(4) : e.path;
   UniqueFd fd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME));
@@ -142,7 +196,22 @@ void ReadAhead::stream_file(size_t index) {
   for (bool first = true; total < e.size; first = false) {
     int b = acquire_buffer();
     auto& buf = buffers_[static_cast<size_t>(b)];
-    size_t n = read_some(fd.get(), e.source, std::span<uint8_t>(buf.data(), std::min<uint64_t>(buf.size(), e.size - total)));
+    std::span<uint8_t> want(buf.data(), std::min<uint64_t>(buf.size(), e.size - total));
+    size_t n;
+    if (first && nowait_ok_ && !want.empty()) {
+      // Is the data in memory? If not, the cache is cold: start prefetching.
+      iovec iov{want.data(), want.size()};
+      ssize_t r = ::preadv2(fd.get(), &iov, 1, -1, RWF_NOWAIT);
+      if (r > 0) {
+        n = static_cast<size_t>(r);
+      } else {
+        if (r < 0 && errno == EAGAIN) went_cold();
+        else if (r < 0 && errno == EOPNOTSUPP) nowait_ok_ = false;
+        n = read_some(fd.get(), e.source, want);
+      }
+    } else {
+      n = read_some(fd.get(), e.source, want);
+    }
     if (n == 0) {
       std::lock_guard lk(mu_);
       free_.push_back(b);

@@ -5,6 +5,7 @@
 // pool of buffers, so memory stays bounded (8 x 512 KiB).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -48,6 +49,9 @@ class ReadAhead {
   // reader thread threw (an unreadable file, a file that changed size, an
   // interrupt). Gives the previous kData buffer back to the pool.
   bool next(Event& ev);
+  // True once a read found data not in the page cache and read-ahead of
+  // the next files began.
+  bool prefetching();
 
  private:
   void run();
@@ -55,7 +59,16 @@ class ReadAhead {
   int acquire_buffer();
   void push(Event ev);
 
+  // Cold page cache: while the reader finds a file's data not yet in
+  // memory, a second thread asks the kernel to read the next files ahead
+  // (posix_fadvise WILLNEED), so several reads are in flight instead of
+  // one at a time. With a warm cache it stays asleep.
+  void prefetch_run();
+  void went_cold();
+
   static constexpr size_t kBuffers = 8;
+  static constexpr uint64_t kPrefetchBytes = 64 << 20;  // ahead of the reader
+  static constexpr size_t kPrefetchFiles = 1024;
   static constexpr size_t kBufferSize = 512 * 1024;
   static constexpr size_t kMaxQueued = 4096;
 
@@ -73,6 +86,14 @@ class ReadAhead {
   bool done_ = false, stop_ = false;
   std::exception_ptr failure_;
   int held_ = -1;  // the buffer the consumer holds
+
+  std::mutex pf_mu_;
+  std::condition_variable pf_cv_;
+  bool cold_ = false, pf_stop_ = false;
+  bool nowait_ok_ = true;                    // the reader's; false if RWF_NOWAIT is unsupported
+  std::atomic<size_t> reading_{0};           // entry the reader is at
+  std::atomic<uint64_t> read_bytes_{0};      // sum of sizes of the files it has started
+  std::thread prefetch_;
   std::thread thread_;
 };
 
