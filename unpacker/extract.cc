@@ -23,7 +23,7 @@ namespace airlock::unpacker {
 namespace {
 
 constexpr size_t kPoolFileMax = 4 << 20;        // bigger files are streamed by the reader thread
-constexpr size_t kPoolQueuedBytes = 32 << 20;   // bound on bytes waiting for a writer
+constexpr size_t kPoolQueuedBytes = 24 << 20;   // bound on bytes waiting for a writer
 constexpr uint64_t kMaxManifestBytes = 512 << 20;
 constexpr uint64_t kMaxCaptureBytes = 64 << 20;
 constexpr unsigned kDefaultThreads = 4;

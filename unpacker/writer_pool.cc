@@ -56,7 +56,7 @@ struct WriterPool::Impl {
   std::vector<std::vector<uint8_t>> spare;
   size_t spare_bytes = 0;
   static constexpr size_t kSpareMax = 64;
-  static constexpr size_t kSpareBytes = 8 << 20;
+  static constexpr size_t kSpareBytes = 4 << 20;
 
   void work(size_t me) {
     auto& jobs = queues[me];
