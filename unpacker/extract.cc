@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -95,6 +96,7 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
   std::vector<size_t> hardlinks;
   std::vector<uint8_t> big(1 << 20);
   bool manifest_seen = false;
+  std::jthread manifest_parser;  // joined on every way out, before `res` goes
   auto last_progress = std::chrono::steady_clock::now();
 
   auto mkdir_at = [&](const std::string& p) {
@@ -231,6 +233,13 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
       if (is_manifest) {
         res.manifest_text = std::move(kept);
         manifest_seen = true;
+        manifest_parser = std::jthread([&res] {
+          try {
+            res.manifest = bundle::Manifest::parse(res.manifest_text);
+          } catch (...) {
+            res.manifest_error = std::current_exception();
+          }
+        });
       } else if (keep) {
         res.captured[ad.path] = std::move(kept);
       }
@@ -277,6 +286,7 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
   // Parents that had no entry of their own (created on the way).
   for (const auto& p : policy.parent_dirs())
     if (!explicit_dirs.count(p)) res.implicit_dirs.push_back(p);
+  if (manifest_parser.joinable()) manifest_parser.join();
   return res;
 }
 

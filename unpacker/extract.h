@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,10 @@ struct ExtractResult {
   std::vector<ExtractedEntry> entries;  // in payload order, the manifest excluded
   std::vector<std::string> implicit_dirs;  // parents created without an entry of their own
   std::string manifest_text;            // airlock/manifest.json, the last member
+  // The manifest parsed on a thread of its own while the last files were
+  // still being written (or why it could not be).
+  std::optional<bundle::Manifest> manifest;
+  std::exception_ptr manifest_error;
   std::map<std::string, std::string> captured;
   uint64_t file_bytes = 0;
 };

@@ -27,8 +27,10 @@ EntryType to_type(Kind k) {
 
 }  // namespace
 
-Manifest check_manifest(const ExtractResult& got, const std::string& bundle_id) {
-  Manifest m = Manifest::parse(got.manifest_text);
+Manifest check_manifest(ExtractResult& got, const std::string& bundle_id) {
+  if (got.manifest_error) std::rethrow_exception(got.manifest_error);
+  Manifest m = got.manifest ? std::move(*got.manifest) : Manifest::parse(got.manifest_text);
+  got.manifest.reset();
   // The manifest travels inside the payload, the bundle id in the signed
   // label: they must agree, or the payload belongs to another bundle.
   if (m.bundle_id != bundle_id)

@@ -13,6 +13,6 @@ namespace airlock::unpacker {
 
 // Parses the manifest and checks it against what was extracted and against
 // the label's bundle id. Throws Error(kVerify) listing the first problems.
-bundle::Manifest check_manifest(const ExtractResult& got, const std::string& bundle_id);
+bundle::Manifest check_manifest(ExtractResult& got, const std::string& bundle_id);
 
 }  // namespace airlock::unpacker
