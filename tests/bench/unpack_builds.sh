@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# A/B of two unpacker builds on the same bundle: alternates
+# `unpacker unpack --no-install` of each, prints the median wall time and
+# CPU time (user+sys) of each. For measuring a change; the machine is noisy,
+# so only the alternating medians mean anything.
+#
+# usage: tests/bench/unpack_builds.sh OLD_BIN_DIR NEW_BIN_DIR [RUNS] [PREFIX]
+#   RUNS    runs of each (default 5)
+#   PREFIX  environment to pack (default $(pyenv root)/versions/3.11.7)
+# Env: BENCH_DIR (scratch; a tmpfs keeps the file system's history out of
+# it, e.g. `mount -t tmpfs -o size=3g tmpfs /mnt/bt`).
+set -euo pipefail
+[ $# -ge 2 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+OLD=$(cd "$1" && pwd); NEW=$(cd "$2" && pwd)
+RUNS=${3:-5}
+PREFIX=${4:-$(pyenv root)/versions/3.11.7}
+T=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/unpack-ab-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+"$NEW/packer" keygen --unencrypted -o sign.key --audit-log audit.jsonl -q >/dev/null
+R=$("$NEW/unpacker" keygen -o node.key --audit-log audit.jsonl 2>/dev/null | grep -E '^age1' | head -1)
+PUB=$(ls sign*.pub | head -1)
+"$NEW/packer" pack --env "$PREFIX" --no-check -s sign.key -R "$R" -o b.sealed --audit-log audit.jsonl -q >/dev/null
+echo "bundle of $PREFIX: $(stat -c %s b.sealed) bytes; scratch $T ($(df -T "$T" | awk 'NR==2 {print $2}'))"
+
+declare -A W C
+for i in $(seq 1 "$RUNS"); do
+  for b in "$OLD" "$NEW"; do
+    rm -rf out
+    /usr/bin/time -f "%e %U %S" -o t.txt "$b/unpacker" unpack --no-install -p "$PUB" -i node.key b.sealed -C "$T/out" \
+      --audit-log audit.jsonl -q >/dev/null
+    read -r w u s < t.txt
+    W[$b]+="$w "
+    C[$b]+="$(echo "$u + $s" | bc) "
+  done
+done
+med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+for b in "$OLD" "$NEW"; do
+  # shellcheck disable=SC2086
+  echo "$b: median wall $(med ${W[$b]}) s, CPU $(med ${C[$b]}) s   (wall: ${W[$b]})"
+done
