@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -85,13 +86,15 @@ PackResult pack(const PackOptions& o) {
   r.python = python_summary(env);
   note("environment " + env.prefix + " (" + to_string(env.kind) + ", Python " + r.python + ")", o.output);
 
+  // Walk everything before the output file is created: totals for
+  // progress, and errors (loops, dangling links) first. The environment is
+  // walked while the wheelhouse is prepared and checked (pip's rehearsal
+  // takes seconds); if those fail, the future's destructor waits for it.
+  Walker walker(WalkOptions{o.skip_broken_links});
+  std::future<void> env_walk = std::async(std::launch::async, [&] { walker.walk(env.prefix, "env"); });
   WheelSource wheels = prepare_wheelhouse(env, o);
   CheckSummary check = run_pack_checks(wheels, o);
-
-  // Walk everything first: totals for progress, and errors (loops, dangling
-  // links) before the output file is created.
-  Walker walker(WalkOptions{o.skip_broken_links});
-  walker.walk(env.prefix, "env");
+  env_walk.get();
   if (!wheels.dir.empty()) walker.walk(wheels.dir, "wheels");
   WalkResult walked = walker.take();
   filter_wheelhouse_entries(walked, o.allow_sdist);
