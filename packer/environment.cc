@@ -197,7 +197,7 @@ print(json.dumps({
 )PY";
 
 PythonInfo query_interpreter(const std::string& python, int timeout_ms) {
-  ProcessResult r = run_process({python, "-I", "-S", "-c", kProbeScript}, timeout_ms);
+  ProcessResult r = run_process({python, "-I", "-S", "-B", "-c", kProbeScript}, timeout_ms);
   if (r.exit_code != 0) {
     std::string err = r.err.size() > 2000 ? r.err.substr(r.err.size() - 2000) : r.err;
     throw EnvironmentError(Exit::kUsage,

@@ -254,7 +254,7 @@ RehearsalResult rehearse_install(const RehearsalInput& in) {
   std::vector<std::string> base = {"/usr/bin/env", "-i", "PATH=/usr/bin:/bin", "HOME=" + scratch.str(),
                                    "TMPDIR=" + scratch.str(), "LANG=C.UTF-8", "PIP_CONFIG_FILE=/dev/null",
                                    "PYTHONNOUSERSITE=1", "PIP_NO_INPUT=1", "PIP_DISABLE_PIP_VERSION_CHECK=1",
-                                   in.interpreter, "-m", "pip"};
+                                   in.interpreter, "-B", "-m", "pip"};
   auto pip = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = base;
     argv.insert(argv.end(), args.begin(), args.end());

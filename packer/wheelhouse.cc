@@ -70,7 +70,7 @@ WheelSource prepare_wheelhouse(const Environment& env, const PackOptions& o) {
     if (o.requirements.empty())
       throw Error(Exit::kUsage, "--download needs -r REQUIREMENTS", "list what to download in a requirements file");
     w.tmp = std::make_unique<TempTree>("wheels");
-    std::vector<std::string> argv = {env.prefix + "/" + env.interpreter, "-m", "pip", "download", "--no-input",
+    std::vector<std::string> argv = {env.prefix + "/" + env.interpreter, "-B", "-m", "pip", "download", "--no-input",
                                      "--disable-pip-version-check", "-r", o.requirements, "-d", w.tmp->path()};
     argv.insert(argv.end(), o.pip_download_args.begin(), o.pip_download_args.end());
     note("running pip download into a temporary wheelhouse", o.output);

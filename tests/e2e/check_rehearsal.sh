@@ -79,3 +79,20 @@ rc=$?
 set -e
 [ $rc -eq 2 ] || fail "not an environment: exit $rc (expected 2): $(cat "$WORK/e.err")"
 pass "a directory that is no environment is a usage error (exit 2)"
+
+# Packing (checks, pip's rehearsal, the walk) leaves the environment as it
+# was: the environment's own pip runs with -B, so no bytecode is written
+# into it, not even where its __pycache__ is missing.
+cp -a "$PY_PREFIX" "$WORK/envcopy"
+find "$WORK/envcopy/lib" -path '*/site-packages/pip/*' -name __pycache__ -prune -exec rm -rf {} +
+[ -z "$(find "$WORK/envcopy/lib" -path '*/site-packages/pip/*' -name __pycache__)" ] || fail "could not remove pip's bytecode"
+(cd "$WORK/envcopy" && find . -printf '%p %s %T@\n' | sort) > "$WORK/before.txt"
+make_keys
+rm -f "$WORK"/wh/oldpkg-0.1.tar.gz
+"$PACKER" pack --env "$WORK/envcopy" -r "$REQ" --wheelhouse "$WORK/wh" --level 1 -s "$WORK/keys/signing.key" \
+  -R "$RECIPIENT" -o "$WORK/copy.sealed" --audit-log "$WORK/audit-packer.jsonl" -q \
+  || fail "pack of the copied environment failed (exit $?)"
+(cd "$WORK/envcopy" && find . -printf '%p %s %T@\n' | sort) > "$WORK/after.txt"
+diff "$WORK/before.txt" "$WORK/after.txt" > "$WORK/env.diff" \
+  || fail "packing changed the environment: $(head -5 "$WORK/env.diff")"
+pass "packing with checks writes nothing into the environment (no bytecode for pip)"
