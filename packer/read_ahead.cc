@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <cerrno>
@@ -45,7 +46,17 @@ ReadAhead::ReadAhead(const std::vector<WalkEntry>& entries, const std::vector<st
     : entries_(entries), prefixes_(prefixes), buffers_(kBuffers, std::vector<uint8_t>(kBufferSize)), scanner_(prefixes) {
   for (int i = 0; i < static_cast<int>(kBuffers); ++i) free_.push_back(i);
   prefetch_ = std::thread([this] { prefetch_run(); });
-  thread_ = std::thread([this] { run(); });
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (...) {
+    {
+      std::lock_guard lk(pf_mu_);
+      pf_stop_ = true;
+    }
+    pf_cv_.notify_all();
+    prefetch_.join();
+    throw;
+  }
 }
 
 ReadAhead::~ReadAhead() {
@@ -88,20 +99,22 @@ void ReadAhead::prefetch_run() {
                ahead_bytes < read_bytes_.load() + kPrefetchBytes;
       };
       // Poll while cold: the reader does not signal every file it starts.
-      while (!pf_stop_ && !(cold_ && room())) {
+      while (!pf_stop_ && next < entries_.size() && !(cold_ && room())) {
         if (cold_) pf_cv_.wait_for(lk, std::chrono::milliseconds(2));
         else pf_cv_.wait(lk);
       }
-      if (pf_stop_) return;
+      if (pf_stop_ || next >= entries_.size()) return;
     }
-    const WalkEntry& e = entries_[next++];
+    size_t i = next++;
+    const WalkEntry& e = entries_[i];
     if (e.type != EntryType::kFile) continue;
     ahead_bytes += e.size;
-    if (next <= reading_.load() || e.size == 0) continue;  // the reader is already past it
-    // Errors do not matter here: the reader reports them.
+    if (i <= reading_.load() || e.size == 0) continue;  // the reader is there or past it
+    // Errors do not matter here: the reader reports them. A big file is
+    // asked for up to the window only; the kernel's own read-ahead follows.
     UniqueFd fd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK));
     if (!fd && errno == EPERM) fd = UniqueFd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (fd) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_WILLNEED);
+    if (fd) ::posix_fadvise(fd.get(), 0, static_cast<off_t>(std::min(e.size, kPrefetchBytes)), POSIX_FADV_WILLNEED);
   }
 }
 
