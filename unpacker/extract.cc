@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -96,6 +97,7 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
   std::vector<size_t> hardlinks;
   std::vector<uint8_t> big(1 << 20);
   bool manifest_seen = false;
+  size_t parents_of_entries = SIZE_MAX;  // implied parents of members other than the manifest
   std::jthread manifest_parser;  // joined on every way out, before `res` goes
   auto last_progress = std::chrono::steady_clock::now();
 
@@ -141,6 +143,7 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
       raw.hardlink = hl;
     }
     raw.sparse = archive_entry_sparse_count(e) > 0;
+    size_t parents_before = policy.parent_dirs().size();
     Admitted ad = policy.admit(raw);  // throws UnsafeEntry: exit 3 naming the entry
 
     // The manifest is the last member: anything after it was not listed.
@@ -233,6 +236,7 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
       if (is_manifest) {
         res.manifest_text = std::move(kept);
         manifest_seen = true;
+        parents_of_entries = parents_before;  // "airlock" counts only if another member implied it
         manifest_parser = std::jthread([&res] {
           try {
             res.manifest = bundle::Manifest::parse(res.manifest_text);
@@ -284,8 +288,9 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
     }
   }
   // Parents that had no entry of their own (created on the way).
-  for (const auto& p : policy.parent_dirs())
-    if (!explicit_dirs.count(p)) res.implicit_dirs.push_back(p);
+  const auto& parents = policy.parent_dirs();
+  for (size_t i = 0; i < std::min(parents.size(), parents_of_entries); ++i)
+    if (!explicit_dirs.count(parents[i])) res.implicit_dirs.push_back(parents[i]);
   if (manifest_parser.joinable()) manifest_parser.join();
   return res;
 }
