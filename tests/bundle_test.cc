@@ -97,6 +97,7 @@ TEST_CASE("bundle: manifest reader decodes JSON escapes like any JSON reader", "
   auto ref = nlohmann::json::parse(text);
   CHECK(p.files[0].path == ref["files"][0]["path"].get<std::string>());
   CHECK(p.files[0].size == 18446744073709551615ull);
+  CHECK(Manifest::parse("\xEF\xBB\xBF" + text).files.size() == 1);  // a BOM, as nlohmann accepts
 }
 
 TEST_CASE("bundle: manifest reader refuses malformed JSON and wrong field types", "[bundle][manifest]") {

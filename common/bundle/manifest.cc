@@ -454,6 +454,8 @@ FileEntry parse_file_entry(Cursor& c, size_t i) {
 }  // namespace
 
 Manifest Manifest::parse(std::string_view text) {
+  // A UTF-8 byte order mark is tolerated, as other JSON readers do.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   Cursor c(text);
   if (c.peek() != '{') throw ManifestError("not a JSON object");
   c.expect('{');
