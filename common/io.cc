@@ -6,7 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "common/error.h"
 
@@ -89,6 +92,31 @@ void FdWriter::flush() {
   buf_.clear();
 }
 
+namespace {
+std::mutex g_cleanup_mu;
+std::vector<std::pair<std::string, bool>> g_cleanup;  // path, is a tree
+}  // namespace
+
+void register_cleanup(const std::string& path, bool tree) {
+  std::lock_guard lk(g_cleanup_mu);
+  g_cleanup.emplace_back(path, tree);
+}
+
+void unregister_cleanup(const std::string& path) {
+  std::lock_guard lk(g_cleanup_mu);
+  std::erase_if(g_cleanup, [&](const auto& e) { return e.first == path; });
+}
+
+void remove_registered() noexcept {
+  std::lock_guard lk(g_cleanup_mu);
+  for (const auto& [path, tree] : g_cleanup) {
+    std::error_code ec;
+    if (tree) std::filesystem::remove_all(path, ec);
+    else ::unlink(path.c_str());
+  }
+  g_cleanup.clear();
+}
+
 OutputFile::OutputFile(std::string path, int mode, bool force) : path_(std::move(path)) {
   if (force) {
     tmp_ = path_ + ".partial." + std::to_string(::getpid());
@@ -106,13 +134,16 @@ OutputFile::OutputFile(std::string path, int mode, bool force) : path_(std::move
   // The umask must not widen or narrow what we asked for (0600 for secrets).
   ::fchmod(fd_.get(), static_cast<mode_t>(mode));
   writer_ = std::make_unique<FdWriter>(fd_.get(), path_);
+  register_cleanup(tmp_.empty() ? path_ : tmp_, false);
 }
 
 OutputFile::~OutputFile() {
+  const std::string& working = tmp_.empty() ? path_ : tmp_;
   if (!committed_) {
     fd_ = UniqueFd();
-    ::unlink(tmp_.empty() ? path_.c_str() : tmp_.c_str());
+    ::unlink(working.c_str());
   }
+  unregister_cleanup(working);
 }
 
 void OutputFile::write(std::span<const uint8_t> data) {
@@ -131,6 +162,8 @@ void OutputFile::commit() {
   writer_->flush();
   if (::fsync(fd_.get()) != 0 && errno != EINVAL) throw_errno("fsync failed", path_);
   if (::close(fd_.release()) != 0) throw_errno("close failed", path_);
+  // From here on the file is the user's: an emergency exit must not remove it.
+  unregister_cleanup(tmp_.empty() ? path_ : tmp_);
   if (!tmp_.empty() && ::rename(tmp_.c_str(), path_.c_str()) != 0) throw_errno("cannot rename into place", path_);
   committed_ = true;
 }

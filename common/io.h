@@ -132,6 +132,14 @@ class OutputFile : public Writer {
   uint64_t unflushed_ = 0;
 };
 
+// Outputs being written, for a process that must exit at once (an
+// interrupt while a thread cannot be stopped, such as a zstd job at a high
+// level): OutputFile and temporary trees register what they would remove
+// on unwinding; remove_registered() removes it all. Thread-safe.
+void register_cleanup(const std::string& path, bool tree);
+void unregister_cleanup(const std::string& path);
+void remove_registered() noexcept;
+
 // Whole-file helpers.
 std::string read_file(const std::string& path);
 SecureBytes read_secret_file(const std::string& path);

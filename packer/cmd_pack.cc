@@ -1,14 +1,78 @@
 // packer pack: the CLI of pack(); see packer/pack.h.
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/audit.h"
 #include "common/error.h"
+#include "common/io.h"
 #include "common/progress.h"
 #include "packer/commands.h"
 #include "packer/pack.h"
 
 namespace airlock::packer {
+
+namespace {
+
+// After an interrupt the pack unwinds, removing its partial output. At high
+// levels a zstd job can run for tens of seconds and cannot be cancelled, and
+// the unwinding waits for it. If the unwinding has not finished a second
+// after the interrupt, this removes the partial output (and any temporary
+// wheelhouse), records the failure in the audit log and exits with 130.
+class InterruptWatchdog {
+ public:
+  explicit InterruptWatchdog(std::string log) : log_(std::move(log)), thread_([this] { run(); }) {}
+  ~InterruptWatchdog() {
+    settle();
+    thread_.join();
+  }
+  InterruptWatchdog(const InterruptWatchdog&) = delete;
+  InterruptWatchdog& operator=(const InterruptWatchdog&) = delete;
+
+  // The pack has returned or unwound: from here the normal path reports.
+  // If the watchdog has already begun its exit, this waits for it.
+  void settle() {
+    int none = kNone;
+    if (owner_.compare_exchange_strong(none, kMain) || none == kMain) return;
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));  // the watchdog is exiting the process
+  }
+
+ private:
+  static constexpr int kNone = 0, kMain = 1, kWatchdog = 2;
+
+  void run() {
+    using namespace std::chrono_literals;
+    while (owner_ == kNone) {
+      if (interrupted()) {
+        for (auto until = std::chrono::steady_clock::now() + 1s; std::chrono::steady_clock::now() < until;) {
+          if (owner_ != kNone) return;
+          std::this_thread::sleep_for(20ms);
+        }
+        int none = kNone;
+        if (!owner_.compare_exchange_strong(none, kWatchdog)) return;
+        remove_registered();
+        std::string what = "interrupted; a compression job could not be stopped, so the partial output was removed "
+                           "without waiting for it";
+        try {
+          audit_append(log_, {.event = "pack", .outcome = "failed", .detail = what});
+        } catch (...) {
+        }
+        std::cerr << "packer: error: " << what << "\n" << std::flush;
+        std::_Exit(static_cast<int>(Exit::kInterrupted));
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  std::string log_;
+  std::atomic<int> owner_{kNone};
+  std::thread thread_;
+};
+
+}  // namespace
 
 Command pack_command() {
   return {"pack", "Seal a Python environment and its wheels into one signed, encrypted bundle",
@@ -70,16 +134,19 @@ Command pack_command() {
                 "On any failure no output file is left behind.");
             return [o]() -> int {
               std::string log = audit_log_path(o->audit_log);
+              InterruptWatchdog watchdog(log);
               PackResult r;
               try {
                 r = pack(*o);
               } catch (const Error& e) {
+                watchdog.settle();
                 try {
                   audit_append(log, {.event = "pack", .outcome = "failed", .detail = e.what()});
                 } catch (const Error&) {
                 }
                 throw;
               }
+              watchdog.settle();
               audit_append(log, {.event = "pack", .outcome = "ok",
                                  .detail = "sealed " + r.out + " from " + o->env_dir,
                                  .bundle_id = r.bundle_id, .bundle_sha256 = r.payload_sha256,

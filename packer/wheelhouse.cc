@@ -18,11 +18,13 @@ TempTree::TempTree(const std::string& tag) {
   std::string tmpl = (fs::temp_directory_path() / ("airlock-" + tag + "-XXXXXX")).string();
   if (!::mkdtemp(tmpl.data())) throw_errno("cannot create a temporary directory", tmpl);
   path_ = tmpl;
+  register_cleanup(path_, true);
 }
 
 TempTree::~TempTree() {
   std::error_code ec;
   fs::remove_all(path_, ec);
+  unregister_cleanup(path_);
 }
 
 static bool ends_with(const std::string& s, std::string_view suf) {
