@@ -5,9 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-
 #include <cerrno>
+#include <chrono>
 
 #include "common/elf/elf.h"
 #include "common/error.h"
