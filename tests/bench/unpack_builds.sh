@@ -10,6 +10,7 @@
 # Env: BENCH_DIR (scratch; a tmpfs keeps the file system's history out of
 # it, e.g. `mount -t tmpfs -o size=3g tmpfs /mnt/bt`).
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 [ $# -ge 2 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
 OLD=$(cd "$1" && pwd); NEW=$(cd "$2" && pwd)
 RUNS=${3:-5}
@@ -17,10 +18,7 @@ PREFIX=${4:-$(pyenv root)/versions/3.11.7}
 T=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/unpack-ab-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-"$NEW/packer" keygen --unencrypted -o sign.key --audit-log audit.jsonl -q >/dev/null
-R=$("$NEW/unpacker" keygen -o node.key --audit-log audit.jsonl 2>/dev/null | grep -E '^age1' | head -1)
-PUB=$(ls sign*.pub | head -1)
-"$NEW/packer" pack --env "$PREFIX" --no-check -s sign.key -R "$R" -o b.sealed --audit-log audit.jsonl -q >/dev/null
+make_bundle "$NEW" "$PREFIX"
 echo "bundle of $PREFIX: $(stat -c %s b.sealed) bytes; scratch $T ($(df -T "$T" | awk 'NR==2 {print $2}'))"
 
 declare -A W C

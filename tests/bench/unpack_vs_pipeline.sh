@@ -16,6 +16,7 @@
 #            ext4 each new inode is then allocated past the recently
 #            deleted ones and file creation dominates (tar -x 25-30 s here).
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
 PREFIX=${1:-$(pyenv root)/versions/3.11.7}
@@ -26,10 +27,7 @@ T=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/unpack-bench-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T"
 
-"$BIN/packer" keygen --unencrypted -o sign.key --audit-log audit.jsonl -q >/dev/null
-R=$("$BIN/unpacker" keygen -o node.key --audit-log audit.jsonl 2>/dev/null | grep -E '^age1' | head -1)
-PUB=$(ls sign*.pub | head -1)
-"$BIN/packer" pack --env "$PREFIX" --no-check -s sign.key -R "$R" -o b.sealed --audit-log audit.jsonl -q >/dev/null
+make_bundle "$BIN" "$PREFIX"
 tar -xf b.sealed payload.age
 files=$(grep -E '^content-files:' <(tar -xOf b.sealed LABEL.txt) | cut -d' ' -f2)
 cbytes=$(grep -E '^content-bytes:' <(tar -xOf b.sealed LABEL.txt) | cut -d' ' -f2)
