@@ -1,107 +1,257 @@
 #include "packer/payload_writer.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include <cstring>
 
-#include <exception>
-
+#include "common/bundle/tar_header.h"
 #include "common/error.h"
 
 namespace airlock::packer {
 
 namespace {
-struct ArchiveFree { void operator()(archive* a) const { archive_write_free(a); } };
-struct EntryFree { void operator()(archive_entry* e) const { archive_entry_free(e); } };
-}  // namespace
 
-struct PayloadWriter::Impl {
-  PayloadWriter* self;
-  Writer& out;
-  std::unique_ptr<archive, ArchiveFree> a{archive_write_new()};
-  std::exception_ptr failure;  // an exception thrown by `out` inside the callback
+using bundle::kTarBlock;
+using bundle::UstarHeader;
 
-  static la_ssize_t on_write(archive*, void* ctx, const void* buf, size_t n) {
-    auto* impl = static_cast<Impl*>(ctx);
-    try {
-      impl->out.write(std::span<const uint8_t>(static_cast<const uint8_t*>(buf), n));
-      impl->self->bytes_out_ += n;
-      return static_cast<la_ssize_t>(n);
-    } catch (...) {
-      impl->failure = std::current_exception();
-      return -1;
+constexpr size_t kStage = 256 * 1024;  // gathered before a write to `out`
+constexpr size_t kDirect = 64 * 1024;  // chunks this big skip the gathering
+constexpr uint64_t kMaxOctal11 = (uint64_t{1} << 33) - 1;  // 11 octal digits
+
+bool is_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  return true;
+}
+
+// RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF.
+bool is_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    unsigned c = *p++;
+    if (c < 0x80) continue;
+    int more;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) more = 1;
+    else if (c == 0xE0) more = 2, lo = 0xA0;
+    else if (c == 0xED) more = 2, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF) more = 2;
+    else if (c == 0xF0) more = 3, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) more = 3;
+    else if (c == 0xF4) more = 3, hi = 0x8F;
+    else return false;
+    for (int k = 0; k < more; ++k, lo = 0x80, hi = 0xBF) {
+      if (p == end || *p < lo || *p > hi) return false;
+      ++p;
     }
   }
-
-  void check(int rc, const std::string& what) {
-    if (failure) std::rethrow_exception(failure);
-    if (rc < ARCHIVE_OK)
-      throw Error(Exit::kUsage, "writing payload tar: " + what + ": " + archive_error_string(a.get()));
-  }
-
-  std::unique_ptr<archive_entry, EntryFree> entry(const std::string& path, int64_t mtime) {
-    std::unique_ptr<archive_entry, EntryFree> e(archive_entry_new());
-    archive_entry_set_pathname_utf8(e.get(), path.c_str());
-    archive_entry_set_mtime(e.get(), mtime, 0);
-    archive_entry_set_uid(e.get(), 0);
-    archive_entry_set_gid(e.get(), 0);
-    return e;
-  }
-};
-
-PayloadWriter::PayloadWriter(Writer& out) : impl_(std::make_unique<Impl>(Impl{this, out})) {
-  archive* a = impl_->a.get();
-  if (!a) throw std::bad_alloc();
-  impl_->check(archive_write_set_format_pax_restricted(a), "format");
-  // No blocking: every header and data write goes straight to `out`.
-  impl_->check(archive_write_set_bytes_per_block(a, 0), "block size");
-  impl_->check(archive_write_open2(a, impl_.get(), nullptr, &Impl::on_write, nullptr, nullptr), "open");
+  return true;
 }
 
-PayloadWriter::~PayloadWriter() = default;
+// ustar keeps a path in name (100 bytes) or prefix (155) "/" name (100).
+// Returns the split point (index of the '/'), 0 when it fits in name
+// alone, or npos when it does not fit. The split is libarchive's: the
+// first '/' that leaves at most 100 bytes after it.
+size_t ustar_split(std::string_view path) {
+  constexpr size_t kName = sizeof(UstarHeader::name), kPrefix = sizeof(UstarHeader::prefix);
+  if (path.size() <= kName) return 0;
+  size_t slash = path.find('/', path.size() - kName - 1);
+  if (slash == 0) slash = path.find('/', 1);  // no empty prefix
+  if (slash == std::string_view::npos || slash + 1 == path.size() || slash > kPrefix) return std::string_view::npos;
+  return slash;
+}
 
-void PayloadWriter::add_dir(const std::string& path, uint32_t mode, int64_t mtime) {
-  auto e = impl_->entry(path, mtime);
-  archive_entry_set_filetype(e.get(), AE_IFDIR);
-  archive_entry_set_perm(e.get(), mode & 0777);
-  impl_->check(archive_write_header(impl_->a.get(), e.get()), path);
+// "%d key=value\n", the length counting itself.
+void pax_record(std::string& out, std::string_view key, std::string_view value) {
+  size_t body = key.size() + value.size() + 3;  // ' ', '=', '\n'
+  size_t len = body + 1;
+  while (std::to_string(len).size() + body != len) len = std::to_string(len).size() + body;
+  out += std::to_string(len);
+  out += ' ';
+  out += key;
+  out += '=';
+  out += value;
+  out += '\n';
+}
+
+// A stand-in name for the ustar field when the real one is in a pax
+// record: ASCII, at most `max` bytes, ending like the original.
+std::string ascii_stand_in(std::string_view s, size_t max) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) out += static_cast<unsigned char>(c) >= 0x80 ? '_' : c;
+  if (out.size() > max) out.erase(0, out.size() - max);
+  return out;
+}
+
+// The fields every header shares, filled as libarchive fills them:
+// "000644 \0" style octal, uid/gid 0, no user or group names, devices 0.
+UstarHeader base_header(char type, uint32_t mode, uint64_t mtime, uint64_t size) {
+  UstarHeader h;
+  std::memset(&h, 0, sizeof h);
+  auto field6 = [](char* f, uint64_t v) {  // 6 digits, space, NUL
+    bundle::put_octal(f, 6, v);
+    f[6] = ' ';
+  };
+  field6(h.mode, mode & 0777);
+  field6(h.uid, 0);
+  field6(h.gid, 0);
+  if (size <= kMaxOctal11) {
+    bundle::put_octal(h.size, 11, size);
+    h.size[11] = ' ';
+  } else {
+    // Also in a pax "size" record; base-256 here for readers without pax.
+    auto* p = reinterpret_cast<uint8_t*>(h.size);
+    p[0] = 0x80;
+    for (int i = 11; i >= 4; --i, size >>= 8) p[i] = static_cast<uint8_t>(size & 0xff);
+  }
+  bundle::put_octal(h.mtime, 11, mtime);
+  h.mtime[11] = ' ';
+  h.typeflag = type;
+  std::memcpy(h.magic, "ustar", 6);
+  std::memcpy(h.version, "00", 2);
+  field6(h.devmajor, 0);
+  field6(h.devminor, 0);
+  return h;
+}
+
+void seal(UstarHeader& h) {
+  bundle::put_octal(h.chksum, 6, bundle::ustar_checksum(h));
+  h.chksum[6] = '\0';
+  h.chksum[7] = ' ';
+}
+
+std::span<const uint8_t> bytes_of(const UstarHeader& h) {
+  return {reinterpret_cast<const uint8_t*>(&h), sizeof h};
+}
+
+}  // namespace
+
+PayloadWriter::PayloadWriter(Writer& out) : out_(out), stage_(kStage) {}
+
+void PayloadWriter::flush() {
+  if (staged_ == 0) return;
+  out_.write(std::span<const uint8_t>(stage_.data(), staged_));
+  staged_ = 0;
+}
+
+void PayloadWriter::put(std::span<const uint8_t> bytes) {
+  bytes_out_ += bytes.size();
+  if (bytes.size() >= kDirect) {
+    flush();
+    out_.write(bytes);
+    return;
+  }
+  if (staged_ + bytes.size() > stage_.size()) flush();
+  std::memcpy(stage_.data() + staged_, bytes.data(), bytes.size());
+  staged_ += bytes.size();
+}
+
+void PayloadWriter::put_zeros(size_t n) {
+  static const uint8_t zeros[2 * kTarBlock] = {};
+  while (n > 0) {
+    size_t k = std::min(n, sizeof zeros);
+    put(std::span<const uint8_t>(zeros, k));
+    n -= k;
+  }
+}
+
+void PayloadWriter::header(std::string_view path, char type, uint32_t mode, int64_t mtime, uint64_t size,
+                           std::string_view link) {
+  if (closed_) throw Error(Exit::kUsage, "payload tar: " + std::string(path) + " added after the end");
+  if (remaining_ != 0)
+    throw Error(Exit::kUsage, "payload tar: " + member_ + ": " + std::to_string(remaining_) + " of " +
+                                     std::to_string(file_size_) + " bytes never written");
+  if (path.empty() || path.find('\0') != std::string_view::npos || link.find('\0') != std::string_view::npos)
+    throw Error(Exit::kUsage, "payload tar: empty or NUL-containing name");
+
+  // What ustar cannot hold goes in a pax extended header before the member.
+  std::string pax;
+  size_t split = is_ascii(path) ? ustar_split(path) : std::string_view::npos;
+  bool link_fits = is_ascii(link) && link.size() <= sizeof(UstarHeader::linkname);
+  bool mtime_fits = mtime >= 0 && static_cast<uint64_t>(mtime) <= kMaxOctal11;
+  if ((split == std::string_view::npos || !link_fits) && !(is_utf8(path) && is_utf8(link)))
+    pax_record(pax, "hdrcharset", "BINARY");
+  if (split == std::string_view::npos) pax_record(pax, "path", path);
+  if (!link_fits) pax_record(pax, "linkpath", link);
+  if (size > kMaxOctal11) pax_record(pax, "size", std::to_string(size));
+  if (!mtime_fits) pax_record(pax, "mtime", std::to_string(mtime));
+  uint64_t ustar_mtime = mtime_fits ? static_cast<uint64_t>(mtime) : (mtime < 0 ? 0 : kMaxOctal11);
+
+  if (!pax.empty()) {
+    // Named like libarchive's: DIR/PaxHeader/BASE, cut to fit.
+    std::string_view p = path;
+    while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+    size_t cut = p.rfind('/');
+    std::string dir(cut == std::string_view::npos ? "" : p.substr(0, cut + 1));
+    std::string base(cut == std::string_view::npos ? p : p.substr(cut + 1));
+    std::string name = ascii_stand_in(dir, 40) + "PaxHeader/" + ascii_stand_in(base, 50);
+    UstarHeader x = base_header('x', 0644, ustar_mtime, pax.size());
+    std::memcpy(x.name, name.data(), std::min(name.size(), sizeof x.name));
+    seal(x);
+    put(bytes_of(x));
+    put(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(pax.data()), pax.size()));
+    put_zeros(bundle::tar_padding(pax.size()));
+  }
+
+  UstarHeader h = base_header(type, mode, ustar_mtime, size);
+  if (split == 0) {
+    std::memcpy(h.name, path.data(), path.size());
+  } else if (split != std::string_view::npos) {
+    std::memcpy(h.prefix, path.data(), split);
+    std::memcpy(h.name, path.data() + split + 1, path.size() - split - 1);
+  } else {
+    std::string stand_in = ascii_stand_in(path, sizeof h.name);
+    std::memcpy(h.name, stand_in.data(), stand_in.size());
+  }
+  if (link_fits) {
+    std::memcpy(h.linkname, link.data(), link.size());
+  } else {
+    std::string stand_in = ascii_stand_in(link, sizeof h.linkname);
+    std::memcpy(h.linkname, stand_in.data(), stand_in.size());
+  }
+  seal(h);
+  put(bytes_of(h));
   ++members_;
 }
 
-void PayloadWriter::begin_file(const std::string& path, uint32_t mode, int64_t mtime, uint64_t size) {
-  auto e = impl_->entry(path, mtime);
-  archive_entry_set_filetype(e.get(), AE_IFREG);
-  archive_entry_set_perm(e.get(), mode & 0777);
-  archive_entry_set_size(e.get(), static_cast<la_int64_t>(size));
-  impl_->check(archive_write_header(impl_->a.get(), e.get()), path);
-  ++members_;
+void PayloadWriter::add_dir(std::string_view path, uint32_t mode, int64_t mtime) {
+  std::string p(path);
+  if (p.back() != '/') p += '/';  // as tar writers name directories
+  header(p, '5', mode, mtime, 0, {});
+}
+
+void PayloadWriter::begin_file(std::string_view path, uint32_t mode, int64_t mtime, uint64_t size) {
+  header(path, '0', mode, mtime, size, {});
+  member_ = path;
+  file_size_ = remaining_ = size;
 }
 
 void PayloadWriter::data(std::span<const uint8_t> bytes) {
-  while (!bytes.empty()) {
-    la_ssize_t n = archive_write_data(impl_->a.get(), bytes.data(), bytes.size());
-    if (impl_->failure) std::rethrow_exception(impl_->failure);
-    if (n <= 0) impl_->check(ARCHIVE_FATAL, "data");
-    bytes = bytes.subspan(static_cast<size_t>(n));
-  }
+  if (bytes.size() > remaining_)
+    throw Error(Exit::kUsage, "payload tar: " + member_ + ": more than its " + std::to_string(file_size_) +
+                                     " bytes written");
+  put(bytes);
+  remaining_ -= bytes.size();
+  if (remaining_ == 0 && !bytes.empty()) put_zeros(bundle::tar_padding(file_size_));
 }
 
-void PayloadWriter::add_hardlink(const std::string& path, const std::string& target, int64_t mtime) {
-  auto e = impl_->entry(path, mtime);
-  archive_entry_set_filetype(e.get(), AE_IFREG);
-  archive_entry_set_perm(e.get(), 0644);
-  archive_entry_set_hardlink_utf8(e.get(), target.c_str());
-  archive_entry_set_size(e.get(), 0);
-  impl_->check(archive_write_header(impl_->a.get(), e.get()), path);
-  ++members_;
+void PayloadWriter::add_hardlink(std::string_view path, std::string_view target, int64_t mtime) {
+  header(path, '1', 0644, mtime, 0, target);
 }
 
-void PayloadWriter::add_bytes(const std::string& path, uint32_t mode, int64_t mtime, std::string_view content) {
+void PayloadWriter::add_bytes(std::string_view path, uint32_t mode, int64_t mtime, std::string_view content) {
   begin_file(path, mode, mtime, content.size());
   data(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
 }
 
 void PayloadWriter::close() {
-  impl_->check(archive_write_close(impl_->a.get()), "close");
+  if (closed_) return;
+  if (remaining_ != 0)
+    throw Error(Exit::kUsage, "payload tar: " + member_ + ": " + std::to_string(remaining_) + " of " +
+                                     std::to_string(file_size_) + " bytes never written");
+  closed_ = true;
+  put_zeros(2 * kTarBlock);
+  flush();
 }
 
 }  // namespace airlock::packer

@@ -5,13 +5,31 @@
 
 namespace airlock::bundle {
 
-namespace {
-void octal(char* field, size_t width, uint64_t v) {
-  // width-1 octal digits and a NUL, as ustar writes them.
-  for (size_t i = width - 1; i-- > 0;) {
+bool put_octal(char* field, size_t digits, uint64_t v) {
+  if (digits < 22 && v >> (3 * digits) != 0) {
+    std::memset(field, '7', digits);
+    return false;
+  }
+  for (size_t i = digits; i-- > 0;) {
     field[i] = static_cast<char>('0' + (v & 7));
     v >>= 3;
   }
+  return true;
+}
+
+unsigned ustar_checksum(const UstarHeader& h) {
+  const auto* b = reinterpret_cast<const uint8_t*>(&h);
+  unsigned sum = 0;
+  for (size_t i = 0; i < sizeof h; ++i) sum += b[i];
+  const auto* c = reinterpret_cast<const uint8_t*>(h.chksum);
+  for (size_t i = 0; i < sizeof h.chksum; ++i) sum += ' ' - c[i];
+  return sum;
+}
+
+namespace {
+void octal(char* field, size_t width, uint64_t v) {
+  // width-1 octal digits and a NUL, as ustar writes them.
+  put_octal(field, width - 1, v);
   field[width - 1] = '\0';
 }
 }  // namespace
@@ -38,11 +56,7 @@ std::array<uint8_t, kTarBlock> ustar_file_header(std::string_view name, uint64_t
   h.typeflag = '0';
   std::memcpy(h.magic, "ustar", 6);
   std::memcpy(h.version, "00", 2);
-  std::memset(h.chksum, ' ', sizeof h.chksum);
-  unsigned sum = 0;
-  const auto* b = reinterpret_cast<const uint8_t*>(&h);
-  for (size_t i = 0; i < sizeof h; ++i) sum += b[i];
-  octal(h.chksum, 7, sum);  // six digits, NUL, space
+  octal(h.chksum, 7, ustar_checksum(h));  // six digits, NUL, space
   h.chksum[7] = ' ';
   std::array<uint8_t, kTarBlock> out{};
   std::memcpy(out.data(), &h, sizeof h);

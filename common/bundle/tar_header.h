@@ -33,6 +33,14 @@ struct UstarHeader {
 };
 static_assert(sizeof(UstarHeader) == kTarBlock);
 
+// Writes v as exactly `digits` octal digits (leading zeros, no terminator).
+// False when v does not fit; the field is then all '7's.
+bool put_octal(char* field, size_t digits, uint64_t v);
+
+// The checksum of a header whose chksum field is still to be filled: the
+// sum of its bytes with that field counted as spaces.
+unsigned ustar_checksum(const UstarHeader& h);
+
 // A regular-file header for `name` (short names only: the envelope's four).
 std::array<uint8_t, kTarBlock> ustar_file_header(std::string_view name, uint64_t size, uint64_t mtime, uint32_t mode);
 
