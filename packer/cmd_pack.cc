@@ -137,6 +137,7 @@ Command pack_command() {
               InterruptWatchdog watchdog(log);
               PackResult r;
               try {
+                o->exiting_after = true;
                 r = pack(*o);
               } catch (const Error& e) {
                 watchdog.settle();

@@ -120,7 +120,15 @@ PackResult pack(const PackOptions& o) {
   PayloadWriter tar(zstd);
 
   Progress progress("packing", o.output.show_progress(), walked.files + walked.hardlinks + walked.dirs, walked.bytes);
-  m.files.reserve(walked.entries.size() + 8);
+  // The manifest's "files", rendered as each entry is written (the stream
+  // keeps the other threads busy meanwhile), not all at the end.
+  std::string files_json;
+  files_json.reserve(walked.entries.size() * 170 + 4096);
+  auto listed = [&files_json](std::string_view path, bundle::EntryType type, uint32_t mode, uint64_t size = 0,
+                              std::string_view sha256 = {}, std::string_view target = {}) {
+    if (!files_json.empty()) files_json += ',';
+    bundle::append_file_json(files_json, path, type, mode, size, sha256, target);
+  };
   // The reader thread reads, hashes, patches and scans ahead; this thread
   // writes the tar in entry order.
   ReadAhead reader(walked.entries, env.prefix_strings);
@@ -135,13 +143,12 @@ PackResult pack(const PackOptions& o) {
     }
     if (ev.kind == ReadAhead::Kind::kFileEnd) {
       const FileResult& s = ev.result;
-      bundle::FileEntry fe{e.path, bundle::EntryType::kFile, e.mode, s.size, s.sha256};
       if (s.elf_patched) ++r.elf_patched;
       if (s.relocate) m.relocate.push_back({e.path, to_string(*s.relocate)});
       if (!in_env) wheels.record_hash(e.path, s.sha256, m.wheels);
       if (in_env) r.env_bytes += s.size;
       ++r.files;
-      m.files.push_back(std::move(fe));
+      listed(e.path, bundle::EntryType::kFile, e.mode, s.size, s.sha256);
       progress.add(1, 0);
       continue;
     }
@@ -150,13 +157,13 @@ PackResult pack(const PackOptions& o) {
     switch (e.type) {
       case EntryType::kDir:
         tar.add_dir(e.path, e.mode, e.mtime);
-        m.files.push_back({e.path, bundle::EntryType::kDir, e.mode});
+        listed(e.path, bundle::EntryType::kDir, e.mode);
         ++r.dirs;
         progress.add(1, 0);
         break;
       case EntryType::kHardlink:
         tar.add_hardlink(e.path, e.link_target, e.mtime);
-        m.files.push_back({e.path, bundle::EntryType::kHardlink, 0, 0, "", e.link_target});
+        listed(e.path, bundle::EntryType::kHardlink, 0, 0, "", e.link_target);
         ++r.hardlinks;
         progress.add(1, 0);
         break;
@@ -171,17 +178,17 @@ PackResult pack(const PackOptions& o) {
   int64_t now = std::time(nullptr);
   auto add_meta = [&](std::string_view path, const std::string& content) {
     tar.add_bytes(std::string(path), 0644, now, content);
-    m.files.push_back({std::string(path), bundle::EntryType::kFile, 0644, content.size(), sha256_hex(content)});
+    listed(path, bundle::EntryType::kFile, 0644, content.size(), sha256_hex(content));
   };
   tar.add_dir("airlock", 0755, now);
-  m.files.push_back({"airlock", bundle::EntryType::kDir, 0755});
+  listed("airlock", bundle::EntryType::kDir, 0755);
   add_meta(bundle::kRequirementsPath, wheels.requirements_text);
   add_meta(bundle::kLockPath, requirements_lock(m.wheels));
   std::string sbom = make_pack_sbom(check, m, o);
   add_meta(bundle::kSbomPath, sbom);
   m.extra["check"] = check.to_json();
   m.extra["tool"] = {{"name", "airlock packer"}, {"version", AIRLOCK_VERSION}};
-  std::string manifest = m.dump();
+  std::string manifest = m.dump(files_json);
   tar.add_bytes(std::string(bundle::kManifestPath), 0644, now, manifest);
   tar.close();
   zstd.finish();  // ends the frame, the age stream, and flushes the envelope
@@ -234,6 +241,13 @@ PackResult pack(const PackOptions& o) {
   if (::fstat(outfile.fd(), &st) == 0) r.bundle_bytes = static_cast<uint64_t>(st.st_size);
   if (!o.sbom_out.empty()) write_new_file(o.sbom_out, sbom, 0644, o.force);
   outfile.commit();
+  if (o.exiting_after) {
+    // Still reachable (not a leak to a leak checker); never freed.
+    static std::vector<std::shared_ptr<void>>* kept = new std::vector<std::shared_ptr<void>>;
+    kept->push_back(std::make_shared<WalkResult>(std::move(walked)));
+    kept->push_back(std::make_shared<std::string>(std::move(files_json)));
+    kept->push_back(std::make_shared<bundle::Manifest>(std::move(m)));
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -47,11 +47,36 @@ void put_key(std::string& out, std::string_view k, bool first = false) {
 }
 }  // namespace
 
+void append_file_json(std::string& o, std::string_view path, EntryType type, uint32_t mode, uint64_t size,
+                      std::string_view sha256, std::string_view target) {
+  o += '{';
+  put_key(o, "path", true), put_str(o, path);
+  put_key(o, "type"), put_str(o, to_string(type));
+  if (type != EntryType::kHardlink) put_key(o, "mode"), put_str(o, mode_string(mode));
+  if (type == EntryType::kFile) {
+    put_key(o, "size"), o += std::to_string(size);
+    put_key(o, "sha256"), put_str(o, sha256);
+  }
+  if (type == EntryType::kHardlink) put_key(o, "target"), put_str(o, target);
+  o += '}';
+}
+
+std::string Manifest::dump() const {
+  std::string rendered;
+  rendered.reserve(files.size() * 160);
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i) rendered += ',';
+    const FileEntry& f = files[i];
+    append_file_json(rendered, f.path, f.type, f.mode, f.size, f.sha256, f.target);
+  }
+  return dump(rendered);
+}
+
 // Written by hand, not through a JSON tree: a prefix has ~55,000 entries
 // and a tree of them costs tens of MiB; the packer's memory stays flat.
-std::string Manifest::dump() const {
+std::string Manifest::dump(std::string_view files_json) const {
   std::string o;
-  o.reserve(files.size() * 160 + 4096);
+  o.reserve(files_json.size() + 4096);
   o += '{';
   put_key(o, "format", true), put_str(o, format);
   put_key(o, "bundle_id"), put_str(o, bundle_id);
@@ -68,20 +93,7 @@ std::string Manifest::dump() const {
   o += '}';
   put_key(o, "files");
   o += '[';
-  for (size_t i = 0; i < files.size(); ++i) {
-    const FileEntry& f = files[i];
-    if (i) o += ',';
-    o += '{';
-    put_key(o, "path", true), put_str(o, f.path);
-    put_key(o, "type"), put_str(o, to_string(f.type));
-    if (f.type != EntryType::kHardlink) put_key(o, "mode"), put_str(o, mode_string(f.mode));
-    if (f.type == EntryType::kFile) {
-      put_key(o, "size"), o += std::to_string(f.size);
-      put_key(o, "sha256"), put_str(o, f.sha256);
-    }
-    if (f.type == EntryType::kHardlink) put_key(o, "target"), put_str(o, f.target);
-    o += '}';
-  }
+  o += files_json;
   o += ']';
   auto pairs = [&](const char* key, const auto& list, const char* k1, auto get1, const char* k2, auto get2) {
     put_key(o, key);

@@ -74,11 +74,19 @@ struct Manifest {
   nlohmann::json extra = nlohmann::json::object();  // e.g. "check", "tool"
 
   std::string dump() const;  // compact JSON + "\n"
+  // The same with `files` ignored and "files" given as its entries already
+  // rendered by append_file_json, comma-separated: the packer renders each
+  // entry as its file is streamed, not all of them after the last one.
+  std::string dump(std::string_view files_json) const;
   // Strict on the fields it knows (types, modes "0755", hex digests,
   // relative paths); ignores unknown ones.
   static Manifest parse(std::string_view text);
 };
 
 std::string mode_string(uint32_t mode);  // 0755 -> "0755"
+
+// Appends one entry of "files" as Manifest::dump() writes it.
+void append_file_json(std::string& out, std::string_view path, EntryType type, uint32_t mode, uint64_t size = 0,
+                      std::string_view sha256 = {}, std::string_view target = {});
 
 }  // namespace airlock::bundle
