@@ -42,7 +42,11 @@ size_t read_some(int fd, const std::string& path, std::span<uint8_t> buf) {
 }  // namespace
 
 ReadAhead::ReadAhead(const std::vector<WalkEntry>& entries, const std::vector<std::string>& prefixes)
-    : entries_(entries), prefixes_(prefixes), buffers_(kBuffers, std::vector<uint8_t>(kBufferSize)), scanner_(prefixes) {
+    : entries_(entries),
+      prefixes_(prefixes),
+      buffers_(kBuffers, std::vector<uint8_t>(kBufferSize)),
+      refs_(kBuffers, 0),
+      scanner_(prefixes) {
   for (int i = 0; i < static_cast<int>(kBuffers); ++i) free_.push_back(i);
   prefetch_ = std::thread([this] { prefetch_run(); });
   try {
@@ -124,9 +128,8 @@ bool ReadAhead::next(Event& ev) {
   if (held_ >= 0 || batch_.empty()) {
     std::unique_lock lk(mu_);
     if (held_ >= 0) {
-      free_.push_back(held_);
+      release(held_);
       held_ = -1;
-      if (producer_waiting_) cv_.notify_all();
     }
     if (batch_.empty()) {
       consumer_waiting_ = true;
@@ -154,8 +157,33 @@ void ReadAhead::push(Event ev) {
     producer_waiting_ = false;
   }
   if (stop_) throw Stopped{};
+  if (ev.buffer >= 0) ++refs_[static_cast<size_t>(ev.buffer)];
   queue_.push_back(std::move(ev));
   if (consumer_waiting_) cv_.notify_all();
+}
+
+void ReadAhead::release(int b) {
+  if (--refs_[static_cast<size_t>(b)] > 0) return;
+  free_.push_back(b);
+  if (producer_waiting_) cv_.notify_all();
+}
+
+std::span<uint8_t> ReadAhead::room_for(uint64_t want, int& buffer) {
+  // A chunk smaller than this does not start in an almost full buffer.
+  constexpr size_t kMinChunk = 64 * 1024;
+  size_t left = kBufferSize - filled_;
+  if (filling_ < 0 || left == 0 || (left < want && left < kMinChunk)) {
+    if (filling_ >= 0) {
+      std::lock_guard lk(mu_);
+      release(filling_);
+      filling_ = -1;
+    }
+    filling_ = acquire_buffer();
+    filled_ = 0;
+    left = kBufferSize;
+  }
+  buffer = filling_;
+  return {buffers_[static_cast<size_t>(filling_)].data() + filled_, static_cast<size_t>(std::min<uint64_t>(left, want))};
 }
 
 int ReadAhead::acquire_buffer() {
@@ -168,6 +196,7 @@ int ReadAhead::acquire_buffer() {
   if (stop_) throw Stopped{};
   int b = free_.back();
   free_.pop_back();
+  refs_[static_cast<size_t>(b)] = 1;  // the filling reader's
   return b;
 }
 
@@ -206,9 +235,8 @@ void ReadAhead::stream_file(size_t index) {
   bool scan = false;
   uint64_t total = 0;
   for (bool first = true; total < e.size; first = false) {
-    int b = acquire_buffer();
-    auto& buf = buffers_[static_cast<size_t>(b)];
-    std::span<uint8_t> want(buf.data(), std::min<uint64_t>(buf.size(), e.size - total));
+    int b;
+    std::span<uint8_t> want = room_for(e.size - total, b);
     size_t n;
     if (first && nowait_ok_ && !want.empty()) {
       // Is the data in memory? If not, the cache is cold: start prefetching.
@@ -224,12 +252,9 @@ void ReadAhead::stream_file(size_t index) {
     } else {
       n = read_some(fd.get(), e.source, want);
     }
-    if (n == 0) {
-      std::lock_guard lk(mu_);
-      free_.push_back(b);
-      changed_size(e, std::to_string(total));
-    }
-    std::span<uint8_t> chunk(buf.data(), n);
+    if (n == 0) changed_size(e, std::to_string(total));
+    std::span<uint8_t> chunk(want.data(), n);
+    filled_ += n;
     if (first) {
       bool elf = in_env && elf::has_elf_magic(chunk);
       // ELF files: RPATH/RUNPATH planned from the file's own tables (pread),

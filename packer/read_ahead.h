@@ -2,7 +2,9 @@
 // writes the tar and feeds zstd: the two overlap instead of waiting on each
 // other. The reader hashes (SHA-256), patches ELF RUNPATHs and scans for
 // the prefix on the way, and hands chunks over in order through a small
-// pool of buffers, so memory stays bounded (8 x 512 KiB).
+// pool of buffers, so memory stays bounded (8 x 512 KiB). Small files share
+// a buffer (one after the other), so thousands of them can be in flight
+// and the two threads hand over in large batches, not file by file.
 #pragma once
 
 #include <atomic>
@@ -57,6 +59,10 @@ class ReadAhead {
   void run();
   void stream_file(size_t index);
   int acquire_buffer();
+  // Where the next `want` bytes (at most) of a file go: the rest of the
+  // buffer being filled, or a fresh one when too little of it is left.
+  std::span<uint8_t> room_for(uint64_t want, int& buffer);
+  void release(int buffer);  // one reference fewer; with mu_ held
   void push(Event ev);
 
   // Cold page cache: while the reader finds a file's data not yet in
@@ -75,6 +81,9 @@ class ReadAhead {
   const std::vector<WalkEntry>& entries_;
   const std::vector<std::string>& prefixes_;
   std::vector<std::vector<uint8_t>> buffers_;
+  std::vector<int> refs_;  // events (and the filling reader) holding each buffer; under mu_
+  int filling_ = -1;       // the reader's buffer being filled, and how far
+  size_t filled_ = 0;
   PrefixScanner scanner_;  // the reader thread's own
 
   std::mutex mu_;

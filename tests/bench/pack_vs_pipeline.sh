@@ -9,12 +9,16 @@
 # BENCH_CACHE=cold: the page cache is dropped before every run (needs root:
 #   writes /proc/sys/vm/drop_caches), as when an environment built earlier
 #   is packed; reading 54,804 files from disk then dominates.
+# BENCH_LEVEL=N: the packer's --level (default 3; the pipeline stays at -3),
+#   to see what another level trades between time and size.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
 PREFIX=${1:-$(pyenv root)/versions/3.11.7}
 ROUNDS=${2:-5}
 CACHE=${BENCH_CACHE:-warm}
+LEVEL=${BENCH_LEVEL:-3}
 case "$CACHE" in
   warm) drop() { :; } ;;
   cold)
@@ -28,7 +32,7 @@ trap 'rm -rf "$W"' EXIT
 "$BIN/packer" keygen --unencrypted -o "$W/s.key" --audit-log "$W/a.jsonl" -q >/dev/null
 minisign -G -W -p "$W/m.pub" -s "$W/m.key" >/dev/null
 R=$("$BIN/unpacker" keygen -o "$W/id.key" --audit-log "$W/a.jsonl" | grep ^age1)
-echo "prefix: $PREFIX ($(du -sh "$PREFIX" | cut -f1), $(find "$PREFIX" | wc -l) entries); $(nproc) cores; page cache $CACHE"
+echo "prefix: $PREFIX ($(du -sh "$PREFIX" | cut -f1), $(find "$PREFIX" | wc -l) entries); $(nproc) cores; page cache $CACHE; packer --level $LEVEL, zstd -3"
 
 # Warm the page cache for both.
 tar -chf /dev/null "$PREFIX" 2>/dev/null
@@ -36,7 +40,7 @@ tar -chf /dev/null "$PREFIX" 2>/dev/null
 ours() {
   rm -f "$W/ours.sealed"
   drop
-  /usr/bin/time -f "%e %M %U %S" -o "$W/t" "$BIN/packer" pack --env "$PREFIX" --no-check --level 3 -s "$W/s.key" -R "$R" \
+  /usr/bin/time -f "%e %M %U %S" -o "$W/t" "$BIN/packer" pack --env "$PREFIX" --no-check --level "$LEVEL" -s "$W/s.key" -R "$R" \
     -o "$W/ours.sealed" --quiet --audit-log "$W/a.jsonl"
   cat "$W/t"
 }
@@ -57,7 +61,7 @@ for i in $(seq "$ROUNDS"); do
   [ "$orss" -gt "$ours_rss" ] && ours_rss=$orss
   [ "$prss" -gt "$pipe_rss" ] && pipe_rss=$prss
 done
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+median=$(median "${ratios[@]}")
 osize=$(stat -c %s "$W/ours.sealed"); psize=$(stat -c %s "$W/pipe.age")
 echo "median wall ratio (packer/pipeline, page cache $CACHE): $median"
 echo "size ratio (bundle/pipeline .age): $(echo "scale=4; $osize / $psize" | bc) ($osize / $psize bytes)"

@@ -32,8 +32,7 @@ for i in $(seq 1 "$RUNS"); do
     C[$b]+="$(echo "$u + $s" | bc) "
   done
 done
-med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 for b in "$OLD" "$NEW"; do
   # shellcheck disable=SC2086
-  echo "$b: median wall $(med ${W[$b]}) s, CPU $(med ${C[$b]}) s   (wall: ${W[$b]})"
+  echo "$b: median wall $(median ${W[$b]}) s, CPU $(median ${C[$b]}) s   (wall: ${W[$b]})"
 done

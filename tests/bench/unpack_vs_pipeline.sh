@@ -67,8 +67,7 @@ for i in $(seq 1 "$RUNS"); do
   echo "run $i: unpacker ${U[i]} s (peak RSS $((RSS[i] / 1024)) MiB), pipeline ${P[i]} s, ratio $(echo "${U[i]} ${P[i]}" | awk '{printf "%.3f", $1/$2}')"
   [ "$got" -ge "$((files / 2))" ] || { echo "unpacker wrote too few files ($got)" >&2; exit 1; }
 done
-med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ratios=()
 for i in $(seq 1 "$RUNS"); do ratios+=("$(echo "${U[i]} ${P[i]}" | awk '{print $1/$2}')"); done
 maxrss=$(printf '%s\n' "${RSS[@]}" | sort -n | tail -1)
-echo "median ($STATE): unpacker $(med "${U[@]}") s, pipeline $(med "${P[@]}") s, ratio $(med "${ratios[@]}"); max peak RSS $((maxrss / 1024)) MiB"
+echo "median ($STATE): unpacker $(median "${U[@]}") s, pipeline $(median "${P[@]}") s, ratio $(median "${ratios[@]}"); max peak RSS $((maxrss / 1024)) MiB"
