@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <future>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <map>
 #include <thread>
 
@@ -55,6 +58,63 @@ minisign::SecretKey load_signing_key(const PackOptions& o) {
   return minisign::SecretKey::parse(text.view(), &pass, o.secret_key);
 }
 
+// The thread that walks: started with the walk to run, told the
+// wheelhouse directory once it is known, and on the way out (any exception
+// of pack()) stopped and joined before what it reads goes away.
+class WalkThread {
+ public:
+  explicit WalkThread(WalkFeed& feed) : feed_(feed) {}
+  ~WalkThread() {
+    feed_.stop();
+    {
+      std::lock_guard lk(mu_);
+      cancel_ = true;
+    }
+    cv_.notify_all();
+    join();
+  }
+  WalkThread(const WalkThread&) = delete;
+  WalkThread& operator=(const WalkThread&) = delete;
+
+  void start(std::function<void()> walk) {
+    thread_ = std::thread([this, walk = std::move(walk)] {
+      std::exception_ptr failure;
+      try {
+        walk();
+      } catch (const WalkFeed::Stopped&) {
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      feed_.finish(failure);
+    });
+  }
+  void set_wheelhouse(const std::string& dir) {
+    {
+      std::lock_guard lk(mu_);
+      wheelhouse_ = dir;
+    }
+    cv_.notify_all();
+  }
+  // On the walking thread: waits for set_wheelhouse().
+  std::string wheelhouse() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return wheelhouse_.has_value() || cancel_; });
+    if (cancel_) throw WalkFeed::Stopped{};
+    return *wheelhouse_;
+  }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  WalkFeed& feed_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<std::string> wheelhouse_;
+  bool cancel_ = false;
+  std::thread thread_;
+};
+
 std::string python_summary(const Environment& env) {
   return env.python.version + " " + env.python.interpreter_tag + " " + env.python.platform_tag;
 }
@@ -86,19 +146,30 @@ PackResult pack(const PackOptions& o) {
   r.python = python_summary(env);
   note("environment " + env.prefix + " (" + to_string(env.kind) + ", Python " + r.python + ")", o.output);
 
-  // Walk everything before the output file is created: totals for
-  // progress, and errors (loops, dangling links) first. The environment is
-  // walked while the wheelhouse is prepared and checked (pip's rehearsal
-  // takes seconds); if those fail, the future's destructor waits for it.
+  // The walk runs on a thread of its own: while the wheelhouse is prepared
+  // and checked (pip's rehearsal takes seconds), and on while the first
+  // files are already being read and compressed. What it finds wrong (a
+  // loop, a dangling link) reaches this thread through the reader and
+  // fails the pack like any other error: no output is left.
   Walker walker(WalkOptions{o.skip_broken_links});
-  std::future<void> env_walk = std::async(std::launch::async, [&] { walker.walk(env.prefix, "env"); });
-  WheelSource wheels = prepare_wheelhouse(env, o);
+  WalkFeed feed;
+  walker.feed_to(&feed);
+  std::optional<WheelSource> wheels_slot;  // outlives the walking thread, which may be in it
+  WalkThread walking(feed);
+  walking.start([&] {
+    walker.walk(env.prefix, "env");
+    std::string dir = walking.wheelhouse();  // once it is known
+    if (!dir.empty()) {
+      // Wheelhouse entries are filtered before anyone reads them.
+      walker.hold();
+      walker.walk(dir, "wheels");
+      walker.publish_held(
+          [&](std::vector<WalkEntry>& held) { filter_wheelhouse_entries(held, walker.result(), o.allow_sdist); });
+    }
+  });
+  WheelSource& wheels = wheels_slot.emplace(prepare_wheelhouse(env, o));
   CheckSummary check = run_pack_checks(wheels, o);
-  env_walk.get();
-  if (!wheels.dir.empty()) walker.walk(wheels.dir, "wheels");
-  WalkResult walked = walker.take();
-  filter_wheelhouse_entries(walked, o.allow_sdist);
-  for (const auto& w : walked.warnings) warn(w);
+  walking.set_wheelhouse(wheels.dir);
 
   bundle::Manifest m;
   m.bundle_id = bundle::new_bundle_id();
@@ -119,11 +190,13 @@ PackResult pack(const PackOptions& o) {
   ZstdWriter zstd(*enc, o.level, threads);
   PayloadWriter tar(zstd);
 
-  Progress progress("packing", o.output.show_progress(), walked.files + walked.hardlinks + walked.dirs, walked.bytes);
+  auto [walked_entries, walked_bytes] = feed.totals();  // grow until the walk ends
+  Progress progress("packing", o.output.show_progress(), walked_entries, walked_bytes);
+  bool totals_final = false;
   // The manifest's "files", rendered as each entry is written (the stream
   // keeps the other threads busy meanwhile), not all at the end.
   std::string files_json;
-  files_json.reserve(walked.entries.size() * 170 + 4096);
+  files_json.reserve(8 << 20);
   auto listed = [&files_json](std::string_view path, bundle::EntryType type, uint32_t mode, uint64_t size = 0,
                               std::string_view sha256 = {}, std::string_view target = {}) {
     if (!files_json.empty()) files_json += ',';
@@ -131,10 +204,10 @@ PackResult pack(const PackOptions& o) {
   };
   // The reader thread reads, hashes, patches and scans ahead; this thread
   // writes the tar in entry order.
-  ReadAhead reader(walked.entries, env.prefix_strings);
+  ReadAhead reader(feed, env.prefix_strings);
   ReadAhead::Event ev;
   while (reader.next(ev)) {
-    const WalkEntry& e = walked.entries[ev.index];
+    const WalkEntry& e = *ev.entry;
     bool in_env = e.path.rfind("env/", 0) == 0;
     if (ev.kind == ReadAhead::Kind::kData) {
       tar.data(ev.data);
@@ -153,6 +226,11 @@ PackResult pack(const PackOptions& o) {
       continue;
     }
     check_interrupted();
+    if (!totals_final && (ev.index & 1023) == 0) {
+      totals_final = feed.done();
+      auto [n, b] = feed.totals();
+      progress.set_totals(n, b);
+    }
     if (!e.was_link_to.empty()) m.dereferenced.push_back({e.path, e.was_link_to});
     switch (e.type) {
       case EntryType::kDir:
@@ -172,6 +250,8 @@ PackResult pack(const PackOptions& o) {
         break;
     }
   }
+  walking.join();  // it has ended: the reader saw the feed's end
+  WalkResult& walked = walker.result();
   for (const auto& s : walked.skipped) m.skipped.push_back({s.path, s.reason});
 
   // airlock/: requirements as given, the hash lock, the SBOM, the manifest.
@@ -194,6 +274,7 @@ PackResult pack(const PackOptions& o) {
   zstd.finish();  // ends the frame, the age stream, and flushes the envelope
   envelope.end_payload();
   progress.done();
+  for (const auto& w : walked.warnings) warn(w);
 
   r.payload_bytes = envelope.payload_bytes();
   r.payload_sha256 = envelope.payload_sha256();
@@ -244,7 +325,7 @@ PackResult pack(const PackOptions& o) {
   if (o.exiting_after) {
     // Still reachable (not a leak to a leak checker); never freed.
     static std::vector<std::shared_ptr<void>>* kept = new std::vector<std::shared_ptr<void>>;
-    kept->push_back(std::make_shared<WalkResult>(std::move(walked)));
+    kept->push_back(std::make_shared<WalkResult>(walker.take()));
     kept->push_back(std::make_shared<std::string>(std::move(files_json)));
     kept->push_back(std::make_shared<bundle::Manifest>(std::move(m)));
   }

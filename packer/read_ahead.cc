@@ -41,12 +41,26 @@ size_t read_some(int fd, const std::string& path, std::span<uint8_t> buf) {
 
 }  // namespace
 
-ReadAhead::ReadAhead(const std::vector<WalkEntry>& entries, const std::vector<std::string>& prefixes)
-    : entries_(entries),
+ReadAhead::ReadAhead(const std::deque<WalkEntry>& entries, const std::vector<std::string>& prefixes)
+    : own_feed_(WalkFeed::of(entries)),
+      feed_(*own_feed_),
       prefixes_(prefixes),
       buffers_(kBuffers, std::vector<uint8_t>(kBufferSize)),
       refs_(kBuffers, 0),
       scanner_(prefixes) {
+  start();
+}
+
+ReadAhead::ReadAhead(WalkFeed& feed, const std::vector<std::string>& prefixes)
+    : feed_(feed),
+      prefixes_(prefixes),
+      buffers_(kBuffers, std::vector<uint8_t>(kBufferSize)),
+      refs_(kBuffers, 0),
+      scanner_(prefixes) {
+  start();
+}
+
+void ReadAhead::start() {
   for (int i = 0; i < static_cast<int>(kBuffers); ++i) free_.push_back(i);
   prefetch_ = std::thread([this] { prefetch_run(); });
   try {
@@ -68,6 +82,7 @@ ReadAhead::~ReadAhead() {
     stop_ = true;
   }
   cv_.notify_all();
+  feed_.stop();  // a reader waiting for the walk returns
   thread_.join();
   {
     std::lock_guard lk(pf_mu_);
@@ -95,29 +110,37 @@ void ReadAhead::prefetch_run() {
   size_t next = 0;
   uint64_t ahead_bytes = 0;  // sum of sizes of files [0, next)
   for (;;) {
+    const WalkEntry* e = nullptr;
     {
       std::unique_lock lk(pf_mu_);
       auto room = [&] {
-        return next < entries_.size() && next < reading_.load() + kPrefetchFiles &&
-               ahead_bytes < read_bytes_.load() + kPrefetchBytes;
+        return next < reading_.load() + kPrefetchFiles && ahead_bytes < read_bytes_.load() + kPrefetchBytes;
       };
-      // Poll while cold: the reader does not signal every file it starts.
-      while (!pf_stop_ && next < entries_.size() && !(cold_ && room())) {
+      // Poll while cold: the reader does not signal every file it starts,
+      // nor the walk every entry it publishes.
+      for (;;) {
+        if (pf_stop_) return;
+        if (cold_ && room()) {
+          try {
+            if ((e = feed_.at(next, false))) break;
+          } catch (...) {
+            return;  // the walk failed: the reader reports it
+          }
+          if (feed_.done()) return;
+        }
         if (cold_) pf_cv_.wait_for(lk, std::chrono::milliseconds(2));
         else pf_cv_.wait(lk);
       }
-      if (pf_stop_ || next >= entries_.size()) return;
     }
     size_t i = next++;
-    const WalkEntry& e = entries_[i];
-    if (e.type != EntryType::kFile) continue;
-    ahead_bytes += e.size;
-    if (i <= reading_.load() || e.size == 0) continue;  // the reader is there or past it
+    if (e->type != EntryType::kFile) continue;
+    ahead_bytes += e->size;
+    if (i <= reading_.load() || e->size == 0) continue;  // the reader is there or past it
     // Errors do not matter here: the reader reports them. A big file is
     // asked for up to the window only; the kernel's own read-ahead follows.
-    UniqueFd fd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK));
-    if (!fd && errno == EPERM) fd = UniqueFd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (fd) ::posix_fadvise(fd.get(), 0, static_cast<off_t>(std::min(e.size, kPrefetchBytes)), POSIX_FADV_WILLNEED);
+    UniqueFd fd(::open(e->source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK));
+    if (!fd && errno == EPERM) fd = UniqueFd(::open(e->source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (fd) ::posix_fadvise(fd.get(), 0, static_cast<off_t>(std::min(e->size, kPrefetchBytes)), POSIX_FADV_WILLNEED);
   }
 }
 
@@ -202,10 +225,12 @@ int ReadAhead::acquire_buffer() {
 
 void ReadAhead::run() {
   try {
-    for (size_t i = 0; i < entries_.size(); ++i) {
+    for (size_t i = 0;; ++i) {
+      const WalkEntry* e = feed_.at(i);  // rethrows the walk's failure
+      if (!e) break;                     // the walk ended (or the feed was stopped)
       check_interrupted();
-      push(Event{Kind::kEntry, i});
-      if (entries_[i].type == EntryType::kFile) stream_file(i);
+      push(Event{Kind::kEntry, i, e});
+      if (e->type == EntryType::kFile) stream_file(i, *e);
     }
   } catch (const Stopped&) {
   } catch (...) {
@@ -217,8 +242,7 @@ void ReadAhead::run() {
   cv_.notify_all();
 }
 
-void ReadAhead::stream_file(size_t index) {
-  const WalkEntry& e = entries_[index];
+void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
   reading_.store(index);
   read_bytes_.fetch_add(e.size);
   const bool in_env = e.path.rfind("env/", 0) == 0;
@@ -269,7 +293,7 @@ void ReadAhead::stream_file(size_t index) {
     if (scan) scanner.feed(chunk);
     sha.update(chunk);
     total += n;
-    Event ev{Kind::kData, index};
+    Event ev{Kind::kData, index, &e};
     ev.data = chunk;
     ev.buffer = b;
     push(std::move(ev));
@@ -280,7 +304,7 @@ void ReadAhead::stream_file(size_t index) {
   res.sha256 = sha.hex_digest();
   res.elf_patched = patch.has_value();
   if (scan) res.relocate = relocation_mode(rel, scanner);
-  Event end{Kind::kFileEnd, index};
+  Event end{Kind::kFileEnd, index, &e};
   end.result = std::move(res);
   push(std::move(end));
 }

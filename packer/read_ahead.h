@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -37,13 +38,18 @@ class ReadAhead {
   struct Event {
     Kind kind = Kind::kEntry;
     size_t index = 0;                 // into the entries
+    const WalkEntry* entry = nullptr;
     std::span<const uint8_t> data;    // kData: valid until the next call to next()
     FileResult result;                // kFileEnd
     int buffer = -1;
   };
 
-  ReadAhead(const std::vector<WalkEntry>& entries, const std::vector<std::string>& prefixes);
-  ~ReadAhead();  // stops the reader and joins it
+  // Reads the entries of `feed` as they are published (the walk may still
+  // be going on).
+  ReadAhead(WalkFeed& feed, const std::vector<std::string>& prefixes);
+  // Reads the entries of a finished walk.
+  ReadAhead(const std::deque<WalkEntry>& entries, const std::vector<std::string>& prefixes);
+  ~ReadAhead();  // stops the reader (and the feed) and joins it
   ReadAhead(const ReadAhead&) = delete;
   ReadAhead& operator=(const ReadAhead&) = delete;
 
@@ -57,7 +63,8 @@ class ReadAhead {
 
  private:
   void run();
-  void stream_file(size_t index);
+  void start();
+  void stream_file(size_t index, const WalkEntry& e);
   int acquire_buffer();
   // Where the next `want` bytes (at most) of a file go: the rest of the
   // buffer being filled, or a fresh one when too little of it is left.
@@ -78,7 +85,8 @@ class ReadAhead {
   static constexpr size_t kBufferSize = 512 * 1024;
   static constexpr size_t kMaxQueued = 4096;
 
-  const std::vector<WalkEntry>& entries_;
+  std::unique_ptr<WalkFeed> own_feed_;
+  WalkFeed& feed_;
   const std::vector<std::string>& prefixes_;
   std::vector<std::vector<uint8_t>> buffers_;
   std::vector<int> refs_;  // events (and the filling reader) holding each buffer; under mu_

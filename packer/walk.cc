@@ -88,7 +88,7 @@ void Walker::walk(const std::string& dir, const std::string& archive_prefix) {
   e.type = EntryType::kDir;
   e.mode = permission_bits(st.st_mode, dir);
   e.mtime = st.st_mtim.tv_sec;
-  result_.entries.push_back(std::move(e));
+  add(std::move(e));
   ++result_.dirs;
   const std::string& root_source = dir;
   stack.push_back({{st.st_dev, st.st_ino}, &root_source});
@@ -163,7 +163,7 @@ void Walker::visit(int dfd, const char* name, const std::string& source, const s
     e.type = EntryType::kDir;
     e.mode = permission_bits(st.st_mode, source);
     e.mtime = st.st_mtim.tv_sec;
-    result_.entries.push_back(std::move(e));
+    add(std::move(e));
     ++result_.dirs;
     stack.push_back({id, &source});
     walk_dir(fd, source, path, stack);
@@ -188,7 +188,7 @@ void Walker::visit(int dfd, const char* name, const std::string& source, const s
     e.type = EntryType::kHardlink;
     e.link_target = first.path;
     e.mode = first.mode;
-    result_.entries.push_back(std::move(e));
+    add(std::move(e));
     ++result_.hardlinks;
     return;
   }
@@ -203,9 +203,93 @@ void Walker::visit(int dfd, const char* name, const std::string& source, const s
   e.type = EntryType::kFile;
   e.size = static_cast<uint64_t>(st.st_size);
   e.mode = permission_bits(st.st_mode, source);
-  result_.entries.push_back(std::move(e));
   ++result_.files;
   result_.bytes += static_cast<uint64_t>(st.st_size);
+  add(std::move(e));
+}
+
+void Walker::add(WalkEntry&& e) {
+  if (!feed_) {
+    result_.entries.push_back(std::move(e));
+    return;
+  }
+  // The deque changes under the feed's lock (readers index it under that
+  // lock); the walker's own reads of it need none.
+  std::lock_guard lk(feed_->mu_);
+  if (feed_->stopped_) throw WalkFeed::Stopped{};
+  if (e.type == EntryType::kFile) feed_->bytes_ += e.size;
+  result_.entries.push_back(std::move(e));
+  if (!publish_) return;
+  feed_->published_ = result_.entries.size();
+  // A reader that caught up is woken every 64 entries, not at each one.
+  if (feed_->waiting_ > 0 && feed_->published_ % 64 == 0) feed_->cv_.notify_all();
+}
+
+void Walker::publish_held(const std::function<void(std::vector<WalkEntry>&)>& edit) {
+  std::lock_guard lk(feed_->mu_);
+  std::vector<WalkEntry> held;
+  while (result_.entries.size() > feed_->published_) {
+    held.push_back(std::move(result_.entries.back()));
+    result_.entries.pop_back();
+  }
+  std::reverse(held.begin(), held.end());
+  for (const auto& e : held)
+    if (e.type == EntryType::kFile) feed_->bytes_ -= e.size;
+  edit(held);
+  for (auto& e : held) {
+    if (e.type == EntryType::kFile) feed_->bytes_ += e.size;
+    result_.entries.push_back(std::move(e));
+  }
+  publish_ = true;
+  feed_->published_ = result_.entries.size();
+  feed_->cv_.notify_all();
+}
+
+std::unique_ptr<WalkFeed> WalkFeed::of(const std::deque<WalkEntry>& entries) {
+  auto f = std::make_unique<WalkFeed>();
+  f->entries_ = &entries;
+  f->published_ = entries.size();
+  f->done_ = true;
+  return f;
+}
+
+const WalkEntry* WalkFeed::at(size_t i, bool wait) {
+  std::unique_lock lk(mu_);
+  while (i >= published_) {
+    if (done_) {
+      if (failure_) std::rethrow_exception(failure_);
+      return nullptr;
+    }
+    if (stopped_ || !wait) return nullptr;
+    ++waiting_;
+    cv_.wait(lk);
+    --waiting_;
+  }
+  return &(*entries_)[i];
+}
+
+std::pair<uint64_t, uint64_t> WalkFeed::totals() {
+  std::lock_guard lk(mu_);
+  return {entries_ ? entries_->size() : 0, bytes_};
+}
+
+bool WalkFeed::done() {
+  std::lock_guard lk(mu_);
+  return done_;
+}
+
+void WalkFeed::finish(std::exception_ptr failure) {
+  std::lock_guard lk(mu_);
+  if (entries_ && !failure) published_ = entries_->size();
+  failure_ = failure;
+  done_ = true;
+  cv_.notify_all();
+}
+
+void WalkFeed::stop() {
+  std::lock_guard lk(mu_);
+  stopped_ = true;
+  cv_.notify_all();
 }
 
 WalkResult walk_tree(const std::string& dir, const std::string& archive_prefix, const WalkOptions& opts) {

@@ -10,7 +10,13 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,11 +63,53 @@ struct WalkOptions {
 };
 
 struct WalkResult {
-  std::vector<WalkEntry> entries;
+  // A deque: an entry stays where it is as more are added, so the packer
+  // can read the first files while the walk goes on (WalkFeed).
+  std::deque<WalkEntry> entries;
   std::vector<SkippedEntry> skipped;
   std::vector<std::string> warnings;  // e.g. setuid bits dropped
   uint64_t files = 0, hardlinks = 0, dirs = 0;
   uint64_t bytes = 0;  // sum of kFile sizes (what will be read)
+};
+
+class Walker;
+
+// Entries handed from a walking thread to the threads that read them, as
+// they are found: the packer starts streaming the first files while the
+// rest of the tree is still being walked.
+class WalkFeed {
+ public:
+  // A feed of a finished walk (for readers of a complete result).
+  static std::unique_ptr<WalkFeed> of(const std::deque<WalkEntry>& entries);
+  WalkFeed() = default;
+  WalkFeed(const WalkFeed&) = delete;
+  WalkFeed& operator=(const WalkFeed&) = delete;
+
+  // Entry i once it is published. nullptr when the walk ended before it or
+  // the feed was stopped, or (wait false) when it is not published yet.
+  // Rethrows what stopped the walk (a dangling link, say).
+  const WalkEntry* at(size_t i, bool wait = true);
+  // What the walk has found so far: files + hardlinks + dirs, and bytes.
+  std::pair<uint64_t, uint64_t> totals();
+  bool done();
+  // The walking thread's end: everything added is published; `failure`
+  // (if any) reaches the readers after the last entry.
+  void finish(std::exception_ptr failure = nullptr);
+  // The readers are gone: the walker stops at its next entry (it throws
+  // WalkFeed::Stopped) and readers waiting get nullptr.
+  void stop();
+  struct Stopped {};
+
+ private:
+  friend class Walker;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const std::deque<WalkEntry>* entries_ = nullptr;
+  size_t published_ = 0;
+  uint64_t bytes_ = 0;  // of the regular files added
+  int waiting_ = 0;
+  bool done_ = false, stopped_ = false;
+  std::exception_ptr failure_;
 };
 
 // Walks several trees into one result; a file met in an earlier tree
@@ -75,7 +123,20 @@ class Walker {
   WalkResult& result() { return result_; }
   WalkResult take() { return std::move(result_); }
 
+  // Publishes entries to `feed` as they are added (from the thread that
+  // walks), while `publish` is true; entries added while it is false wait
+  // for publish_held(), which first lets `edit` change them (the
+  // wheelhouse's entries are filtered before anyone reads them).
+  void feed_to(WalkFeed* feed) {
+    feed_ = feed;
+    feed->entries_ = &result_.entries;
+  }
+  void hold() { publish_ = false; }
+  void publish_held(const std::function<void(std::vector<WalkEntry>&)>& edit);
+
  private:
+  void add(WalkEntry&& e);
+
   struct DevIno {
     dev_t dev;
     ino_t ino;
@@ -98,6 +159,8 @@ class Walker {
 
   WalkOptions opts_;
   WalkResult result_;
+  WalkFeed* feed_ = nullptr;
+  bool publish_ = true;
   std::unordered_map<DevIno, uint32_t, Hash> seen_;  // regular files -> entry index
   uid_t euid_ = static_cast<uid_t>(-1);
   std::vector<char> dents_ = std::vector<char>(64 * 1024);  // getdents64 buffer, reused

@@ -91,20 +91,20 @@ WheelSource prepare_wheelhouse(const Environment& env, const PackOptions& o) {
   return w;
 }
 
-void filter_wheelhouse_entries(WalkResult& walked, bool allow_sdist) {
+void filter_wheelhouse_entries(std::vector<WalkEntry>& entries, WalkResult& counts, bool allow_sdist) {
   std::vector<WalkEntry> kept;
-  kept.reserve(walked.entries.size());
-  for (auto& e : walked.entries) {
+  kept.reserve(entries.size());
+  for (auto& e : entries) {
     if (e.path.rfind("wheels/", 0) != 0 || e.type == EntryType::kDir) {
       kept.push_back(std::move(e));
       continue;
     }
     auto name = parse_distribution_filename(fs::path(e.path).filename().string());
     if (!name) {
-      warn("wheelhouse: " + e.source + " is not a wheel or sdist; left out");
+      counts.warnings.push_back("wheelhouse: " + e.source + " is not a wheel or sdist; left out");
       if (e.type == EntryType::kFile) {
-        walked.bytes -= e.size;
-        --walked.files;
+        counts.bytes -= e.size;
+        --counts.files;
       }
       continue;
     }
@@ -113,7 +113,7 @@ void filter_wheelhouse_entries(WalkResult& walked, bool allow_sdist) {
                   "build a wheel for it on this side, or pass --allow-sdist to carry it anyway");
     kept.push_back(std::move(e));
   }
-  walked.entries = std::move(kept);
+  entries = std::move(kept);
 }
 
 std::string requirements_lock(const std::vector<bundle::WheelEntry>& wheels) {

@@ -52,7 +52,7 @@ WheelSource prepare_wheelhouse(const Environment& env, const PackOptions& o);
 
 // Keeps wheels (and sdists when allowed) under wheels/; other files there
 // are dropped with a warning.
-void filter_wheelhouse_entries(WalkResult& walked, bool allow_sdist);
+void filter_wheelhouse_entries(std::vector<WalkEntry>& entries, WalkResult& counts, bool allow_sdist);
 
 // "name==version --hash=sha256:..." per distribution, every file's hash.
 std::string requirements_lock(const std::vector<bundle::WheelEntry>& wheels);

@@ -5,11 +5,14 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
+#include <future>
 #include <random>
+#include <thread>
 
 #include "common/hash.h"
 #include "packer/read_ahead.h"
 #include "packer/walk.h"
+#include "packer/wheelhouse.h"
 #include "tests/support.h"
 
 using namespace airlock;
@@ -77,4 +80,177 @@ TEST_CASE("read-ahead: files out of the page cache are read in order, whole, and
   auto again = read_all(w, prefetched);
   CHECK(again == want);
   CHECK_FALSE(prefetched);
+}
+
+namespace {
+
+// A tree of `n` small files (and a few directories) with known contents.
+std::map<std::string, std::string> make_tree(const fs::path& root, const std::string& prefix, int n) {
+  std::map<std::string, std::string> want;
+  for (int i = 0; i < n; ++i) {
+    std::string rel = "d" + std::to_string(i % 5) + "/f" + std::to_string(i);
+    fs::create_directories(root / ("d" + std::to_string(i % 5)));
+    std::string data = "file " + std::to_string(i) + std::string(static_cast<size_t>(i % 3000), 'x');
+    test::spit((root / rel).string(), data);
+    want[prefix + "/" + rel] = data;
+  }
+  return want;
+}
+
+// Reads everything the reader hands over: path -> bytes of each file.
+std::map<std::string, std::string> drain(ReadAhead& reader) {
+  std::map<std::string, std::string> got;
+  ReadAhead::Event ev;
+  std::string cur;
+  while (reader.next(ev)) {
+    if (ev.kind == ReadAhead::Kind::kEntry) cur.clear();
+    if (ev.kind == ReadAhead::Kind::kData) cur.append(reinterpret_cast<const char*>(ev.data.data()), ev.data.size());
+    if (ev.kind == ReadAhead::Kind::kFileEnd) {
+      CHECK(ev.result.sha256 == sha256_hex(cur));
+      got[ev.entry->path] = cur;
+    }
+  }
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("walk feed: entries are readable as they are walked, before the walk ends", "[read_ahead]") {
+  test::TempDir t;
+  auto want = make_tree(t.path() / "env", "env", 300);
+  auto more = make_tree(t.path() / "wheels", "wheels", 20);
+  Walker walker({});
+  WalkFeed feed;
+  walker.feed_to(&feed);
+  std::promise<void> env_walked, go_on;
+  std::thread walking([&] {
+    walker.walk((t.path() / "env").string(), "env");
+    env_walked.set_value();
+    go_on.get_future().wait();
+    walker.walk((t.path() / "wheels").string(), "wheels");
+    feed.finish();
+  });
+  env_walked.get_future().wait();
+  // The walk is not over, and every entry found so far can be read.
+  CHECK_FALSE(feed.done());
+  size_t published = 0;
+  while (feed.at(published, false)) ++published;
+  CHECK(published == 1 + 5 + 300);  // env, d0..d4, the files
+  CHECK(feed.totals().first == published);
+  {
+    ReadAhead reader(feed, {});
+    ReadAhead::Event ev;
+    // The first file arrives while the walker still waits.
+    bool file_seen = false;
+    while (!file_seen && reader.next(ev)) file_seen = ev.kind == ReadAhead::Kind::kFileEnd;
+    CHECK(file_seen);
+    CHECK_FALSE(feed.done());
+    go_on.set_value();
+    auto got = drain(reader);
+    walking.join();
+    want.insert(more.begin(), more.end());
+    CHECK(got.size() + 1 == want.size());  // all but the first file, read above
+  }
+  // The same entries, in the same order, as a walk on its own finds.
+  Walker alone({});
+  alone.walk((t.path() / "env").string(), "env");
+  alone.walk((t.path() / "wheels").string(), "wheels");
+  REQUIRE(alone.result().entries.size() == walker.result().entries.size());
+  for (size_t i = 0; i < alone.result().entries.size(); ++i)
+    CHECK(alone.result().entries[i].path == walker.result().entries[i].path);
+}
+
+TEST_CASE("walk feed: held entries are edited before anyone reads them", "[read_ahead]") {
+  test::TempDir t;
+  make_tree(t.path() / "env", "env", 10);
+  fs::create_directories(t.path() / "wheels");
+  test::spit(t / "wheels/a-1.0-py3-none-any.whl", "zip");
+  test::spit(t / "wheels/notes.txt", "not a wheel");
+  Walker walker({});
+  WalkFeed feed;
+  walker.feed_to(&feed);
+  walker.walk((t.path() / "env").string(), "env");
+  size_t env_entries = walker.result().entries.size();
+  walker.hold();
+  walker.walk((t.path() / "wheels").string(), "wheels");
+  CHECK(feed.at(env_entries - 1, false) != nullptr);
+  CHECK(feed.at(env_entries, false) == nullptr);  // held
+  walker.publish_held(
+      [&](std::vector<WalkEntry>& held) { filter_wheelhouse_entries(held, walker.result(), false); });
+  feed.finish();
+  std::vector<std::string> paths;
+  for (size_t i = 0; const WalkEntry* e = feed.at(i); ++i) paths.push_back(e->path);
+  REQUIRE(paths.size() == env_entries + 2);
+  CHECK(paths[env_entries] == "wheels");
+  CHECK(paths[env_entries + 1] == "wheels/a-1.0-py3-none-any.whl");
+  REQUIRE(walker.result().warnings.size() == 1);
+  CHECK(walker.result().warnings[0].find("notes.txt") != std::string::npos);
+}
+
+TEST_CASE("walk feed: a walk that fails fails the reader, after the entries before it", "[read_ahead]") {
+  test::TempDir t;
+  auto want = make_tree(t.path() / "env", "env", 50);
+  fs::create_symlink("nowhere", t.path() / "env" / "zz-dangling");  // sorted last
+  Walker walker({});
+  WalkFeed feed;
+  walker.feed_to(&feed);
+  std::thread walking([&] {
+    try {
+      walker.walk((t.path() / "env").string(), "env");
+      feed.finish();
+    } catch (...) {
+      feed.finish(std::current_exception());
+    }
+  });
+  std::map<std::string, std::string> got;
+  {
+    ReadAhead reader(feed, {});
+    ReadAhead::Event ev;
+    std::string cur;
+    try {
+      while (reader.next(ev)) {
+        if (ev.kind == ReadAhead::Kind::kEntry) cur.clear();
+        if (ev.kind == ReadAhead::Kind::kData) cur.append(reinterpret_cast<const char*>(ev.data.data()), ev.data.size());
+        if (ev.kind == ReadAhead::Kind::kFileEnd) got[ev.entry->path] = cur;
+      }
+      FAIL("the dangling link was not reported");
+    } catch (const WalkError& e) {
+      CHECK(std::string(e.what()).find("zz-dangling") != std::string::npos);
+    }
+  }
+  walking.join();
+  CHECK(got == want);
+}
+
+TEST_CASE("walk feed: when the reader goes, the walk stops", "[read_ahead]") {
+  test::TempDir t;
+  make_tree(t.path() / "env", "env", 20);
+  make_tree(t.path() / "wheels", "wheels", 20);
+  Walker walker({});
+  WalkFeed feed;
+  walker.feed_to(&feed);
+  std::promise<void> env_walked, go_on;
+  bool stopped = false;
+  std::thread walking([&] {
+    walker.walk((t.path() / "env").string(), "env");
+    env_walked.set_value();
+    go_on.get_future().wait();
+    try {
+      walker.walk((t.path() / "wheels").string(), "wheels");
+    } catch (const WalkFeed::Stopped&) {
+      stopped = true;
+    }
+    feed.finish();
+  });
+  env_walked.get_future().wait();
+  size_t before = walker.result().entries.size();
+  {
+    ReadAhead reader(feed, {});
+    ReadAhead::Event ev;
+    CHECK(reader.next(ev));
+  }  // gone: an error on the main thread, say
+  go_on.set_value();
+  walking.join();
+  CHECK(stopped);
+  CHECK(walker.result().entries.size() == before);  // not one more entry walked
 }
