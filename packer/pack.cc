@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <chrono>
 #include <filesystem>
 #include <condition_variable>
@@ -142,22 +143,24 @@ PackResult pack(const PackOptions& o) {
     throw Error(Exit::kUsage, "give the secure node's key with -R age1... (or --recipients-file), or --passphrase-file, and not both",
                 "the node's operator gets the age1... recipient from 'unpacker keygen'");
 
-  Environment env = inspect_environment(o.env_dir);
-  r.python = python_summary(env);
-  note("environment " + env.prefix + " (" + to_string(env.kind) + ", Python " + r.python + ")", o.output);
-
   // The walk runs on a thread of its own: while the wheelhouse is prepared
   // and checked (pip's rehearsal takes seconds), and on while the first
   // files are already being read and compressed. What it finds wrong (a
   // loop, a dangling link) reaches this thread through the reader and
   // fails the pack like any other error: no output is left.
+  //
+  // It starts before the environment's own interpreter is asked about
+  // itself (tens of milliseconds); should the directory not be an
+  // environment after all, the walk is stopped on the way out.
+  char real[PATH_MAX];
+  const std::string root = ::realpath(o.env_dir.c_str(), real) ? real : "";
   Walker walker(WalkOptions{o.skip_broken_links});
   WalkFeed feed;
   walker.feed_to(&feed);
   std::optional<WheelSource> wheels_slot;  // outlives the walking thread, which may be in it
   WalkThread walking(feed);
-  walking.start([&] {
-    walker.walk(env.prefix, "env");
+  if (!root.empty()) walking.start([&] {
+    walker.walk(root, "env");
     std::string dir = walking.wheelhouse();  // once it is known
     if (!dir.empty()) {
       // Wheelhouse entries are filtered before anyone reads them.
@@ -167,6 +170,13 @@ PackResult pack(const PackOptions& o) {
           [&](std::vector<WalkEntry>& held) { filter_wheelhouse_entries(held, walker.result(), o.allow_sdist); });
     }
   });
+  Environment env = inspect_environment(o.env_dir);
+  r.python = python_summary(env);
+  note("environment " + env.prefix + " (" + to_string(env.kind) + ", Python " + r.python + ")", o.output);
+  if (env.prefix != root)  // the same realpath() twice; only a rename in between tells them apart
+    throw Error(Exit::kUsage, o.env_dir + ": moved while being packed (" + root + ", now " + env.prefix + ")",
+                "pack again when nothing is changing the environment");
+
   WheelSource& wheels = wheels_slot.emplace(prepare_wheelhouse(env, o));
   CheckSummary check = run_pack_checks(wheels, o);
   walking.set_wheelhouse(wheels.dir);

@@ -258,16 +258,23 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
   std::optional<ElfPatch> patch;
   bool scan = false;
   uint64_t total = 0;
+  bool at_end = false;  // a read came back short: the file ends where the walk said
   for (bool first = true; total < e.size; first = false) {
     int b;
-    std::span<uint8_t> want = room_for(e.size - total, b);
+    // Room for one byte more than the file should still have, where it
+    // fits: a read that returns less has met the end, so small files need
+    // no second read to show they did not grow.
+    uint64_t rest = e.size - total;
+    std::span<uint8_t> want = room_for(rest + 1, b);
     size_t n;
+    bool partial_ok = false;  // RWF_NOWAIT returns what is cached: short is not the end
     if (first && nowait_ok_ && !want.empty()) {
       // Is the data in memory? If not, the cache is cold: start prefetching.
       iovec iov{want.data(), want.size()};
       ssize_t r = ::preadv2(fd.get(), &iov, 1, -1, RWF_NOWAIT);
       if (r > 0) {
         n = static_cast<size_t>(r);
+        partial_ok = true;
       } else {
         if (r < 0 && errno == EAGAIN) went_cold();
         else if (r < 0 && errno == EOPNOTSUPP) nowait_ok_ = false;
@@ -277,6 +284,8 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
       n = read_some(fd.get(), e.source, want);
     }
     if (n == 0) changed_size(e, std::to_string(total));
+    if (n > rest) changed_size(e, "more");
+    if (!partial_ok && want.size() > rest && n == rest) at_end = true;
     std::span<uint8_t> chunk(want.data(), n);
     filled_ += n;
     if (first) {
@@ -299,7 +308,7 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
     push(std::move(ev));
   }
   uint8_t extra;
-  if (::read(fd.get(), &extra, 1) > 0) changed_size(e, "more");
+  if (!at_end && ::read(fd.get(), &extra, 1) > 0) changed_size(e, "more");
   res.size = total;
   res.sha256 = sha.hex_digest();
   res.elf_patched = patch.has_value();

@@ -254,3 +254,37 @@ TEST_CASE("walk feed: when the reader goes, the walk stops", "[read_ahead]") {
   CHECK(stopped);
   CHECK(walker.result().entries.size() == before);  // not one more entry walked
 }
+
+TEST_CASE("read-ahead: a file that changed size since the walk stops the read, naming it", "[read_ahead]") {
+  test::TempDir t;
+  // small: grows within its buffer; big: grows past several buffers.
+  for (auto [name, size] : {std::pair<std::string, size_t>{"small", 100}, {"big", 1500000}}) {
+    for (std::string change : {"grew", "shrank"}) {
+      INFO(name << " " << change);
+      fs::path dir = t.path() / (name + "-" + change);
+      fs::create_directories(dir);
+      test::spit((dir / "a").string(), "first");
+      test::spit((dir / name).string(), std::string(size, 'x'));
+      test::spit((dir / "z").string(), "last");
+      WalkResult w = walk_tree(dir.string(), "env");
+      test::spit((dir / name).string(), std::string(change == "grew" ? size + 1 : size - 1, 'x'));
+      ReadAhead reader(w.entries, {});
+      ReadAhead::Event ev;
+      try {
+        while (reader.next(ev)) {
+        }
+        FAIL("no error");
+      } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("/" + name + ": file changed size while being packed") != std::string::npos);
+      }
+    }
+  }
+  // Unchanged files of every size around a buffer's end read cleanly.
+  fs::path dir = t.path() / "same";
+  fs::create_directories(dir);
+  for (size_t size : {0, 1, 511, 524287, 524288, 524289, 1048577})
+    test::spit((dir / ("f" + std::to_string(size))).string(), std::string(size, 'y'));
+  WalkResult w = walk_tree(dir.string(), "env");
+  ReadAhead reader(w.entries, {});
+  CHECK(drain(reader).size() == 7);
+}
