@@ -30,7 +30,7 @@ CheckReport run_checks(const CheckOptions& opt) {
                 "the rehearsal resolves the requirements against the wheelhouse alone, as the secure node will");
   if (!opt.requirements.empty() && !fs::is_regular_file(opt.requirements))
     throw_errno("cannot read requirements file", opt.requirements, ENOENT);
-  r.environment = inspect_environment(opt.env_dir);
+  r.environment = opt.environment ? *opt.environment : inspect_environment(opt.env_dir);
   const Environment& env = r.environment;
   std::string abs_interpreter = env.prefix + "/" + env.interpreter;
   std::string site_packages = "lib/" + fs::path(env.interpreter).filename().string() + "/site-packages";

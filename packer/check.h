@@ -29,6 +29,9 @@ struct CheckOptions {
   bool rehearse = true;      // run the pip rehearsal
   bool doctor = true;        // run the shared-library doctor
   std::vector<std::string> host_dirs;  // library dirs of the host; empty = ld.so.conf + defaults
+  // env_dir as inspect_environment() already found it (the packer asked
+  // first); null: the checks ask the interpreter themselves.
+  const Environment* environment = nullptr;
 };
 
 struct CheckReport {

@@ -28,6 +28,7 @@
 #include "common/minisign/minisign.h"
 #include "common/progress.h"
 #include "common/prompt.h"
+#include "common/write_behind.h"
 #include "common/zstd_stream.h"
 #include "packer/environment.h"
 #include "packer/pack_checks.h"
@@ -178,7 +179,7 @@ PackResult pack(const PackOptions& o) {
                 "pack again when nothing is changing the environment");
 
   WheelSource& wheels = wheels_slot.emplace(prepare_wheelhouse(env, o));
-  CheckSummary check = run_pack_checks(wheels, o);
+  CheckSummary check = run_pack_checks(env, wheels, o);
   walking.set_wheelhouse(wheels.dir);
 
   bundle::Manifest m;
@@ -197,7 +198,10 @@ PackResult pack(const PackOptions& o) {
   std::unique_ptr<age::Encryptor> enc =
       passphrase ? age::Encryptor::to_passphrase(envelope.payload(), *passphrase)
                  : age::Encryptor::to_recipients(envelope.payload(), recipients);
-  ZstdWriter zstd(*enc, o.level, threads);
+  // Encrypting, hashing and writing the compressed stream run on a thread
+  // of their own, so that this thread keeps zstd's workers fed meanwhile.
+  WriteBehind sealing(*enc);
+  ZstdWriter zstd(sealing, o.level, threads);
   PayloadWriter tar(zstd);
 
   auto [walked_entries, walked_bytes] = feed.totals();  // grow until the walk ends

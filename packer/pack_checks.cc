@@ -21,9 +21,10 @@ std::string CheckSummary::label_value() const {
   return std::string(report.ok() ? "passed" : "failed") + ", " + std::to_string(w) + (w == 1 ? " warning" : " warnings");
 }
 
-CheckSummary run_pack_checks(const WheelSource& wheels, const PackOptions& o) {
+CheckSummary run_pack_checks(const Environment& env, const WheelSource& wheels, const PackOptions& o) {
   CheckOptions co;
   co.env_dir = o.env_dir;
+  co.environment = &env;
   co.requirements = wheels.dir.empty() ? "" : o.requirements;
   co.wheelhouse = wheels.dir;
   co.allow_sdist = o.allow_sdist;

@@ -24,7 +24,7 @@ struct CheckSummary {
 // Runs the checks of `packer check` (with --no-check only what the SBOM
 // needs: the environment and the wheels are read, pip and the library
 // doctor are not run). Errors stop the pack: no bundle is written.
-CheckSummary run_pack_checks(const WheelSource& wheels, const PackOptions& o);
+CheckSummary run_pack_checks(const Environment& env, const WheelSource& wheels, const PackOptions& o);
 
 // CycloneDX JSON for airlock/sbom.cdx.json.
 std::string make_pack_sbom(const CheckSummary& check, const bundle::Manifest& m, const PackOptions& o);
