@@ -124,6 +124,25 @@ expect 1 "tinydep" -- --env "$PY_PREFIX" -r "$WORK/req.txt" --wheelhouse "$WORK/
 grep -q "no bundle was written" "$WORK/e" || fail "the refusal does not say no bundle was written"
 pass "checks refuse an incomplete wheelhouse before sealing: $(grep tinydep "$WORK/e" | head -1)"
 
+# 11. A full disk: the bundle is written on a thread of its own behind the
+# compression; its write error must still end the pack with exit 2, say
+# what happened, and leave no partial file. An 8 MiB file system for a
+# bundle of tens of MiB.
+mkdir -p "$WORK/small"
+mount -t tmpfs -o size=8m airlock-test "$WORK/small"
+trap 'umount "$WORK/small" 2>/dev/null || true; cleanup_work' EXIT
+set +e
+"$PACKER" pack --env "$PY_PREFIX" -R "$RECIPIENT" -s "$KEY" --no-check -o "$WORK/small/b.sealed" \
+  --audit-log "$WORK/audit.jsonl" 2>"$WORK/e"
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "disk full: exit $rc, wanted 2: $(cat "$WORK/e")"
+grep -q "No space left on device" "$WORK/e" || fail "disk full: stderr lacks the reason: $(cat "$WORK/e")"
+grep -q "$WORK/small/b.sealed" "$WORK/e" || fail "disk full: stderr does not name the file: $(cat "$WORK/e")"
+[ -z "$(ls -A "$WORK/small")" ] || fail "disk full: left behind: $(ls -A "$WORK/small")"
+umount "$WORK/small"
+pass "a full disk: exit 2, the reason and the file named, nothing left"
+
 # 10. Failures are audited too.
 grep -q '"outcome":"failed"' "$WORK/audit.jsonl" || fail "no audit record of a failed pack"
 echo PASS
