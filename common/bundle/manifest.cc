@@ -502,8 +502,12 @@ Manifest Manifest::parse(std::string_view text) {
         c.expect(']');
         continue;
       }
-      do m.files.push_back(parse_file_entry(c, m.files.size()));
-      while (c.more(']'));
+      do {
+        // A manifest may be hundreds of MiB (parsed at ~100 MB/s on a thread
+        // of the unpacker's): an interrupt is not kept waiting for it.
+        if ((m.files.size() & 4095) == 0) check_interrupted();
+        m.files.push_back(parse_file_entry(c, m.files.size()));
+      } while (c.more(']'));
     } while (c.more('}'));
   }
   if (!c.at_end()) c.fail("text after the top-level object");
