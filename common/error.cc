@@ -44,6 +44,8 @@ void check_interrupted() {
   if (interrupted()) throw Error(Exit::kInterrupted, "interrupted by signal " + std::to_string(g_signal.load()));
 }
 
+void clear_interrupted() { g_signal.store(0); }
+
 void install_interrupt_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;

@@ -47,5 +47,7 @@ std::string quote(std::string_view s, size_t max = 80);
 bool interrupted();
 void check_interrupted();
 void install_interrupt_handlers();
+// Forgets an interrupt (tests that deliver one to themselves).
+void clear_interrupted();
 
 }  // namespace airlock

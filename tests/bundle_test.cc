@@ -1,8 +1,10 @@
 #include <catch2/catch.hpp>
+#include <csignal>
 
 #include "common/bundle/format.h"
 #include "common/bundle/label.h"
 #include "common/bundle/manifest.h"
+#include "common/error.h"
 
 using namespace airlock::bundle;
 
@@ -146,4 +148,26 @@ TEST_CASE("bundle: manifest reader refuses malformed JSON and wrong field types"
     INFO(c.text);
     CHECK_THROWS_WITH(Manifest::parse(c.text), Catch::Contains(c.why));
   }
+}
+
+TEST_CASE("bundle: a manifest parse gives way to an interrupt", "[bundle][manifest]") {
+  Manifest m;
+  m.bundle_id = "00000000-0000-4000-8000-000000000000";
+  m.created = "2026-11-28T00:00:00Z";
+  m.source_prefix = "/p";
+  m.interpreter = "env/bin/python3";
+  for (int i = 0; i < 10000; ++i)
+    m.files.push_back({"env/f" + std::to_string(i), EntryType::kFile, 0644, 1, std::string(64, 'a')});
+  std::string text = m.dump();
+  CHECK(Manifest::parse(text).files.size() == 10000);
+  airlock::install_interrupt_handlers();
+  std::raise(SIGINT);
+  try {
+    Manifest::parse(text);
+    FAIL("parsed through an interrupt");
+  } catch (const airlock::Error& e) {
+    CHECK(e.exit() == airlock::Exit::kInterrupted);
+  }
+  airlock::clear_interrupted();
+  CHECK(Manifest::parse(text).files.size() == 10000);
 }
