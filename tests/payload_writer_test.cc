@@ -123,6 +123,17 @@ std::vector<Member> read_back(const std::vector<uint8_t>& tar) {
   return got;
 }
 
+// What a reader reported is what was written (permission bits only).
+void check_same(std::vector<Member> back, const std::vector<Member>& members) {
+  REQUIRE(back.size() == members.size());
+  for (size_t i = 0; i < members.size(); ++i) {
+    INFO(members[i].path << " read back as " << back[i].path << " type " << back[i].type << " mode " << back[i].mode
+                         << " mtime " << back[i].mtime << " link " << back[i].link);
+    back[i].mode &= 0777;
+    CHECK(back[i] == members[i]);
+  }
+}
+
 // Lists a tar with GNU tar ("path" or "path link to target" per line).
 std::vector<std::string> gnu_tar_list(const std::vector<uint8_t>& tar) {
   TempDir dir;
@@ -163,13 +174,7 @@ TEST_CASE("payload tar: plain members are byte for byte what libarchive writes")
   REQUIRE(a.size() == b.size());
   CHECK(a == b);
   std::vector<Member> back = read_back(a);
-  REQUIRE(back.size() == members.size());
-  for (size_t i = 0; i < members.size(); ++i) {
-    INFO(members[i].path << " read back as " << back[i].path << " type " << back[i].type << " mode " << back[i].mode
-                         << " mtime " << back[i].mtime << " link " << back[i].link);
-    back[i].mode &= 0777;
-    CHECK(back[i] == members[i]);
-  }
+  check_same(back, members);
 }
 
 TEST_CASE("payload tar: what ustar cannot hold goes in pax records that libarchive and GNU tar read") {
@@ -188,13 +193,7 @@ TEST_CASE("payload tar: what ustar cannot hold goes in pax records that libarchi
   };
   std::vector<uint8_t> tar = ours(members);
   std::vector<Member> back = read_back(tar);
-  REQUIRE(back.size() == members.size());
-  for (size_t i = 0; i < members.size(); ++i) {
-    INFO(members[i].path << " read back as " << back[i].path << " type " << back[i].type << " mode " << back[i].mode
-                         << " mtime " << back[i].mtime << " link " << back[i].link);
-    back[i].mode &= 0777;
-    CHECK(back[i] == members[i]);
-  }
+  check_same(back, members);
   // GNU tar sees the same names.
   std::vector<std::string> listed = gnu_tar_list(tar);
   REQUIRE(listed.size() == members.size());

@@ -20,3 +20,37 @@ make_bundle() {
 # median N...: the median of the numbers given (the mean of the middle two
 # for an even count).
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# A/B of two builds. ab_setup KIND OLD_BIN NEW_BIN [RUNS] [PREFIX]: sets
+# OLD, NEW, RUNS (default 5), PREFIX (default $(pyenv root)/versions/3.11.7)
+# and T, a scratch directory under $BENCH_DIR or $TMPDIR (removed on exit),
+# and enters T.
+ab_setup() {
+  local kind=$1
+  OLD=$(cd "$2" && pwd); NEW=$(cd "$3" && pwd)
+  RUNS=${4:-5}
+  PREFIX=${5:-$(pyenv root)/versions/3.11.7}
+  T=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/$kind-ab-XXXXXX")
+  trap 'rm -rf "$T"' EXIT
+  cd "$T"
+}
+
+# ab_runs FN: alternates `FN $OLD` and `FN $NEW`, $RUNS times each (FN runs
+# one command under `/usr/bin/time -f "%e %U %S" -o t.txt`), then prints
+# each build's median wall and CPU (user+sys) time.
+ab_runs() {
+  local fn=$1 i b w u s
+  declare -A W C
+  for i in $(seq 1 "$RUNS"); do
+    for b in "$OLD" "$NEW"; do
+      "$fn" "$b"
+      read -r w u s < t.txt
+      W[$b]+="$w "
+      C[$b]+="$(echo "$u + $s" | bc) "
+    done
+  done
+  for b in "$OLD" "$NEW"; do
+    # shellcheck disable=SC2086
+    echo "$b: median wall $(median ${W[$b]}) s, CPU $(median ${C[$b]}) s   (wall: ${W[$b]})"
+  done
+}

@@ -12,27 +12,13 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [ $# -ge 2 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
-OLD=$(cd "$1" && pwd); NEW=$(cd "$2" && pwd)
-RUNS=${3:-5}
-PREFIX=${4:-$(pyenv root)/versions/3.11.7}
-T=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/unpack-ab-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T"
+ab_setup unpack "$@"
 make_bundle "$NEW" "$PREFIX"
 echo "bundle of $PREFIX: $(stat -c %s b.sealed) bytes; scratch $T ($(df -T "$T" | awk 'NR==2 {print $2}'))"
 
-declare -A W C
-for i in $(seq 1 "$RUNS"); do
-  for b in "$OLD" "$NEW"; do
-    rm -rf out
-    /usr/bin/time -f "%e %U %S" -o t.txt "$b/unpacker" unpack --no-install -p "$PUB" -i node.key b.sealed -C "$T/out" \
-      --audit-log audit.jsonl -q >/dev/null
-    read -r w u s < t.txt
-    W[$b]+="$w "
-    C[$b]+="$(echo "$u + $s" | bc) "
-  done
-done
-for b in "$OLD" "$NEW"; do
-  # shellcheck disable=SC2086
-  echo "$b: median wall $(median ${W[$b]}) s, CPU $(median ${C[$b]}) s   (wall: ${W[$b]})"
-done
+unpack_once() {
+  rm -rf out
+  /usr/bin/time -f "%e %U %S" -o t.txt "$1/unpacker" unpack --no-install -p "$PUB" -i node.key b.sealed -C "$T/out" \
+    --audit-log audit.jsonl -q >/dev/null
+}
+ab_runs unpack_once
