@@ -58,6 +58,7 @@ void WriteBehind::write(std::span<const uint8_t> data) {
 void WriteBehind::finish() {
   {
     std::unique_lock lk(mu_);
+    rethrow_failure();
     if (filling_ >= 0) hand_over();
     cv_.wait(lk, [&] { return (full_.empty() && !busy_) || failure_; });
     rethrow_failure();
@@ -72,23 +73,22 @@ void WriteBehind::run() {
     if (stop_) return;
     int b = full_.front();
     full_.pop_front();
-    busy_ = true;
-    lk.unlock();
     auto& buf = buffers_[static_cast<size_t>(b)];
-    std::exception_ptr failure;
-    try {
-      next_.write(std::span<const uint8_t>(buf.data(), buf.size()));
-    } catch (...) {
-      failure = std::current_exception();
+    if (!failure_) {  // nothing after a failed write is written
+      busy_ = true;
+      lk.unlock();
+      std::exception_ptr failure;
+      try {
+        next_.write(std::span<const uint8_t>(buf.data(), buf.size()));
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      lk.lock();
+      busy_ = false;
+      if (failure) failure_ = failure;
     }
     buf.clear();
-    lk.lock();
-    busy_ = false;
     free_.push_back(b);
-    if (failure) {
-      failure_ = failure;
-      full_.clear();  // nothing after a failed write is written
-    }
     cv_.notify_all();
   }
 }

@@ -193,6 +193,7 @@ PackResult pack(const PackOptions& o) {
   r.created = m.created;
 
   int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  feed.check();  // a walk that already failed stops here, before any output
   OutputFile outfile(o.out, 0644, o.force);
   bundle::EnvelopeWriter envelope(outfile, std::time(nullptr));
   std::unique_ptr<age::Encryptor> enc =
@@ -218,9 +219,9 @@ PackResult pack(const PackOptions& o) {
   };
   // The reader thread reads, hashes, patches and scans ahead; this thread
   // writes the tar in entry order.
-  ReadAhead reader(feed, env.prefix_strings);
+  std::optional<ReadAhead> reader(std::in_place, feed, env.prefix_strings);
   ReadAhead::Event ev;
-  while (reader.next(ev)) {
+  while (reader->next(ev)) {
     const WalkEntry& e = *ev.entry;
     bool in_env = e.path.rfind("env/", 0) == 0;
     if (ev.kind == ReadAhead::Kind::kData) {
@@ -240,7 +241,7 @@ PackResult pack(const PackOptions& o) {
       continue;
     }
     check_interrupted();
-    if (!totals_final && (ev.index & 1023) == 0) {
+    if (!totals_final && (ev.index & 255) == 0) {
       totals_final = feed.done();
       auto [n, b] = feed.totals();
       progress.set_totals(n, b);
@@ -264,6 +265,7 @@ PackResult pack(const PackOptions& o) {
         break;
     }
   }
+  reader.reset();   // its threads and buffers are done with
   walking.join();  // it has ended: the reader saw the feed's end
   WalkResult& walked = walker.result();
   for (const auto& s : walked.skipped) m.skipped.push_back({s.path, s.reason});

@@ -1,5 +1,6 @@
 #include "packer/payload_writer.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/bundle/tar_header.h"
@@ -15,6 +16,9 @@ using bundle::UstarHeader;
 constexpr size_t kStage = 256 * 1024;  // gathered before a write to `out`
 constexpr size_t kDirect = 64 * 1024;  // chunks this big skip the gathering
 constexpr uint64_t kMaxOctal11 = (uint64_t{1} << 33) - 1;  // 11 octal digits
+// libarchive records an mtime in pax from here on (and below 0): many
+// readers keep time in a signed 32-bit value.
+constexpr int64_t kMaxPlainMtime = 0x7ffffffe;
 
 bool is_ascii(std::string_view s) {
   for (char c : s)
@@ -74,18 +78,44 @@ void pax_record(std::string& out, std::string_view key, std::string_view value) 
 }
 
 // A stand-in name for the ustar field when the real one is in a pax
-// record: ASCII, at most `max` bytes, ending like the original.
+// record (which every pax reader takes instead): ASCII, the first `max`
+// bytes, and no "." or ".." component, so that even a reader that ignores
+// pax cannot be led outside its directory by the cut.
 std::string ascii_stand_in(std::string_view s, size_t max) {
   std::string out;
-  out.reserve(s.size());
-  for (char c : s) out += static_cast<unsigned char>(c) >= 0x80 ? '_' : c;
-  if (out.size() > max) out.erase(0, out.size() - max);
+  out.reserve(std::min(s.size(), max));
+  for (char c : s.substr(0, max)) out += static_cast<unsigned char>(c) >= 0x80 ? '_' : c;
+  for (size_t start = 0; start < out.size();) {
+    size_t end = out.find('/', start);
+    if (end == std::string::npos) end = out.size();
+    std::string_view part(out.data() + start, end - start);
+    if (part == "." || part == "..") std::fill(out.begin() + static_cast<std::ptrdiff_t>(start),
+                                               out.begin() + static_cast<std::ptrdiff_t>(end), '_');
+    start = end + 1;
+  }
   return out;
+}
+
+// A 12-byte number field as libarchive's non-strict ustar writer fills
+// it: 11 octal digits and a space; for a larger value, when `width` is 12
+// (size), 12 digits over the space; else base-256 over `width` bytes
+// (big-endian two's complement, top bit set), the space kept after 11.
+void put_number12(char* field, int64_t v, size_t width) {
+  field[11] = ' ';
+  if (v >= 0 && static_cast<uint64_t>(v) <= kMaxOctal11) {
+    bundle::put_octal(field, 11, static_cast<uint64_t>(v));
+  } else if (v >= 0 && width == 12 && static_cast<uint64_t>(v) < (uint64_t{1} << 36)) {
+    bundle::put_octal(field, 12, static_cast<uint64_t>(v));
+  } else {
+    auto* p = reinterpret_cast<uint8_t*>(field);
+    for (size_t i = width; i-- > 0; v >>= 8) p[i] = static_cast<uint8_t>(v & 0xff);
+    p[0] |= 0x80;
+  }
 }
 
 // The fields every header shares, filled as libarchive fills them:
 // "000644 \0" style octal, uid/gid 0, no user or group names, devices 0.
-UstarHeader base_header(char type, uint32_t mode, uint64_t mtime, uint64_t size) {
+UstarHeader base_header(char type, uint32_t mode, int64_t mtime, uint64_t size) {
   UstarHeader h;
   std::memset(&h, 0, sizeof h);
   auto field6 = [](char* f, uint64_t v) {  // 6 digits, space, NUL
@@ -95,17 +125,9 @@ UstarHeader base_header(char type, uint32_t mode, uint64_t mtime, uint64_t size)
   field6(h.mode, mode & 0777);
   field6(h.uid, 0);
   field6(h.gid, 0);
-  if (size <= kMaxOctal11) {
-    bundle::put_octal(h.size, 11, size);
-    h.size[11] = ' ';
-  } else {
-    // Also in a pax "size" record; base-256 here for readers without pax.
-    auto* p = reinterpret_cast<uint8_t*>(h.size);
-    p[0] = 0x80;
-    for (int i = 11; i >= 4; --i, size >>= 8) p[i] = static_cast<uint8_t>(size & 0xff);
-  }
-  bundle::put_octal(h.mtime, 11, mtime);
-  h.mtime[11] = ' ';
+  // Out of octal's range these are also in pax records.
+  put_number12(h.size, static_cast<int64_t>(size), 12);
+  put_number12(h.mtime, mtime, 11);
   h.typeflag = type;
   std::memcpy(h.magic, "ustar", 6);
   std::memcpy(h.version, "00", 2);
@@ -168,14 +190,13 @@ void PayloadWriter::header(std::string_view path, char type, uint32_t mode, int6
   std::string pax;
   size_t split = is_ascii(path) ? ustar_split(path) : std::string_view::npos;
   bool link_fits = is_ascii(link) && link.size() <= sizeof(UstarHeader::linkname);
-  bool mtime_fits = mtime >= 0 && static_cast<uint64_t>(mtime) <= kMaxOctal11;
+  bool mtime_fits = mtime >= 0 && mtime <= kMaxPlainMtime;
   if ((split == std::string_view::npos || !link_fits) && !(is_utf8(path) && is_utf8(link)))
     pax_record(pax, "hdrcharset", "BINARY");
   if (split == std::string_view::npos) pax_record(pax, "path", path);
   if (!link_fits) pax_record(pax, "linkpath", link);
   if (size > kMaxOctal11) pax_record(pax, "size", std::to_string(size));
   if (!mtime_fits) pax_record(pax, "mtime", std::to_string(mtime));
-  uint64_t ustar_mtime = mtime_fits ? static_cast<uint64_t>(mtime) : (mtime < 0 ? 0 : kMaxOctal11);
 
   if (!pax.empty()) {
     // Named like libarchive's: DIR/PaxHeader/BASE, cut to fit.
@@ -185,7 +206,7 @@ void PayloadWriter::header(std::string_view path, char type, uint32_t mode, int6
     std::string dir(cut == std::string_view::npos ? "" : p.substr(0, cut + 1));
     std::string base(cut == std::string_view::npos ? p : p.substr(cut + 1));
     std::string name = ascii_stand_in(dir, 40) + "PaxHeader/" + ascii_stand_in(base, 50);
-    UstarHeader x = base_header('x', 0644, ustar_mtime, pax.size());
+    UstarHeader x = base_header('x', 0644, std::clamp<int64_t>(mtime, 0, kMaxPlainMtime + 1), pax.size());
     std::memcpy(x.name, name.data(), std::min(name.size(), sizeof x.name));
     seal(x);
     put(bytes_of(x));
@@ -193,7 +214,7 @@ void PayloadWriter::header(std::string_view path, char type, uint32_t mode, int6
     put_zeros(bundle::tar_padding(pax.size()));
   }
 
-  UstarHeader h = base_header(type, mode, ustar_mtime, size);
+  UstarHeader h = base_header(type, mode, mtime, size);
   if (split == 0) {
     std::memcpy(h.name, path.data(), path.size());
   } else if (split != std::string_view::npos) {
@@ -216,7 +237,7 @@ void PayloadWriter::header(std::string_view path, char type, uint32_t mode, int6
 
 void PayloadWriter::add_dir(std::string_view path, uint32_t mode, int64_t mtime) {
   std::string p(path);
-  if (p.back() != '/') p += '/';  // as tar writers name directories
+  if (!p.empty() && p.back() != '/') p += '/';  // as tar writers name directories
   header(p, '5', mode, mtime, 0, {});
 }
 

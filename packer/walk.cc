@@ -93,6 +93,10 @@ void Walker::walk(const std::string& dir, const std::string& archive_prefix) {
   const std::string& root_source = dir;
   stack.push_back({{st.st_dev, st.st_ino}, &root_source});
   walk_dir(fd, root_source, archive_prefix, stack);
+  if (feed_) {  // a reader waiting near the end gets the last entries now
+    std::lock_guard lk(feed_->mu_);
+    if (feed_->waiting_ > 0) feed_->cv_.notify_all();
+  }
 }
 
 void Walker::walk_dir(int fd, const std::string& source, const std::string& path, std::vector<Frame>& stack) {
@@ -225,6 +229,16 @@ void Walker::add(WalkEntry&& e) {
   if (feed_->waiting_ > 0 && feed_->published_ % 64 == 0) feed_->cv_.notify_all();
 }
 
+void Walker::hold() {
+  publish_ = false;
+  if (!feed_) return;
+  std::lock_guard lk(feed_->mu_);
+  feed_->holding_ = true;
+  // A reader waiting for the next entry gets what is published so far now,
+  // not after the held part has been walked.
+  if (feed_->waiting_ > 0) feed_->cv_.notify_all();
+}
+
 void Walker::publish_held(const std::function<void(std::vector<WalkEntry>&)>& edit) {
   std::lock_guard lk(feed_->mu_);
   std::vector<WalkEntry> held;
@@ -241,6 +255,7 @@ void Walker::publish_held(const std::function<void(std::vector<WalkEntry>&)>& ed
     result_.entries.push_back(std::move(e));
   }
   publish_ = true;
+  feed_->holding_ = false;
   feed_->published_ = result_.entries.size();
   feed_->cv_.notify_all();
 }
@@ -255,11 +270,9 @@ std::unique_ptr<WalkFeed> WalkFeed::of(const std::deque<WalkEntry>& entries) {
 
 const WalkEntry* WalkFeed::at(size_t i, bool wait) {
   std::unique_lock lk(mu_);
+  if (failure_) std::rethrow_exception(failure_);
   while (i >= published_) {
-    if (done_) {
-      if (failure_) std::rethrow_exception(failure_);
-      return nullptr;
-    }
+    if (done_) return nullptr;
     if (stopped_ || !wait) return nullptr;
     ++waiting_;
     cv_.wait(lk);
@@ -278,9 +291,14 @@ bool WalkFeed::done() {
   return done_;
 }
 
+void WalkFeed::check() {
+  std::lock_guard lk(mu_);
+  if (failure_) std::rethrow_exception(failure_);
+}
+
 void WalkFeed::finish(std::exception_ptr failure) {
   std::lock_guard lk(mu_);
-  if (entries_ && !failure) published_ = entries_->size();
+  if (entries_ && !failure && !holding_) published_ = entries_->size();
   failure_ = failure;
   done_ = true;
   cv_.notify_all();

@@ -87,13 +87,16 @@ class WalkFeed {
 
   // Entry i once it is published. nullptr when the walk ended before it or
   // the feed was stopped, or (wait false) when it is not published yet.
-  // Rethrows what stopped the walk (a dangling link, say).
+  // Rethrows what stopped the walk (a dangling link, say) as soon as it
+  // is known: the pack fails anyway, so nothing after it is waited for.
   const WalkEntry* at(size_t i, bool wait = true);
   // What the walk has found so far: files + hardlinks + dirs, and bytes.
   std::pair<uint64_t, uint64_t> totals();
   bool done();
-  // The walking thread's end: everything added is published; `failure`
-  // (if any) reaches the readers after the last entry.
+  // Rethrows what stopped the walk, if it has already failed.
+  void check();
+  // The walking thread's end: everything added is published (not what is
+  // held); `failure` (if any) reaches the readers.
   void finish(std::exception_ptr failure = nullptr);
   // The readers are gone: the walker stops at its next entry (it throws
   // WalkFeed::Stopped) and readers waiting get nullptr.
@@ -109,6 +112,7 @@ class WalkFeed {
   uint64_t bytes_ = 0;  // of the regular files added
   int waiting_ = 0;
   bool done_ = false, stopped_ = false;
+  bool holding_ = false;  // the walker adds entries that are not published yet
   std::exception_ptr failure_;
 };
 
@@ -131,7 +135,7 @@ class Walker {
     feed_ = feed;
     feed->entries_ = &result_.entries;
   }
-  void hold() { publish_ = false; }
+  void hold();
   void publish_held(const std::function<void(std::vector<WalkEntry>&)>& edit);
 
  private:

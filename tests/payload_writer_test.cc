@@ -166,6 +166,14 @@ TEST_CASE("payload tar: plain members are byte for byte what libarchive writes")
       {d100 + std::string(90, 'f'), '0', 0644, 11, blob(4097, 6)},
       {"env/lib/python3.11/site-packages/cfnlint/data/schemas/extensions/aws_apigateway_authorizer/__pycache__/",
        '5', 0755},
+      // mtimes libarchive records in pax (before 1970, from 2^31-1 on), and
+      // the ones octal cannot hold (then base-256 in the ustar field).
+      {"env/t-1970", '0', 0644, -86400, "a"},
+      {"env/t-2038a", '0', 0644, 2147483646, "b"},
+      {"env/t-2038b", '0', 0644, 2147483647, "c"},
+      {"env/t-2038c", '0', 0644, 2147483648, "d"},
+      {"env/t-2242", '0', 0644, 8589934591, "e"},
+      {"env/t-2514", '0', 0644, int64_t{1} << 34, "f"},
       {"airlock/manifest.json", '0', 0644, 12, "{}"},
   };
   REQUIRE(members[9].path.size() == 100);
@@ -201,9 +209,11 @@ TEST_CASE("payload tar: what ustar cannot hold goes in pax records that libarchi
 }
 
 TEST_CASE("payload tar: a size of 8 GiB or more is a pax size record") {
+  // 12 octal digits in the ustar field, then base-256 beyond 64 GiB.
+  uint64_t size = GENERATE((uint64_t{1} << 33) + 5, (uint64_t{1} << 40) + 3);
+  INFO("size " << size);
   VectorWriter out;
   PayloadWriter tar(out);
-  uint64_t size = (uint64_t{1} << 33) + 5;
   tar.begin_file("env/huge", 0644, 1, size);
   // Headers are gathered; data of 64 KiB or more hands them on.
   std::vector<uint8_t> chunk(100000, 'z');
@@ -218,7 +228,38 @@ TEST_CASE("payload tar: a size of 8 GiB or more is a pax size record") {
   CHECK(static_cast<uint64_t>(archive_entry_size(e)) == size);
   archive_read_free(a);
   std::string text(reinterpret_cast<const char*>(bytes.data()), std::min<size_t>(bytes.size(), 2048));
-  CHECK(text.find("size=8589934597\n") != std::string::npos);
+  CHECK(text.find("size=" + std::to_string(size) + "\n") != std::string::npos);
+
+  // The headers are libarchive's, byte for byte (pax record, base-256 size).
+  std::vector<uint8_t> theirs;
+  archive* w = archive_write_new();
+  archive_write_set_format_pax_restricted(w);
+  archive_write_set_bytes_per_block(w, 0);
+  archive_write_open2(
+      w, &theirs, nullptr,
+      [](archive*, void* ctx, const void* buf, size_t n) -> la_ssize_t {
+        auto* v = static_cast<std::vector<uint8_t>*>(ctx);
+        v->insert(v->end(), static_cast<const uint8_t*>(buf), static_cast<const uint8_t*>(buf) + n);
+        return static_cast<la_ssize_t>(n);
+      },
+      nullptr, nullptr);
+  archive_entry* h = archive_entry_new();
+  archive_entry_set_pathname_utf8(h, "env/huge");
+  archive_entry_set_mtime(h, 1, 0);
+  archive_entry_set_filetype(h, AE_IFREG);
+  archive_entry_set_perm(h, 0644);
+  archive_entry_set_size(h, static_cast<la_int64_t>(size));
+  REQUIRE(archive_write_header(w, h) == ARCHIVE_OK);
+  archive_entry_free(h);
+  REQUIRE(theirs.size() == 3 * 512);  // 'x' header, its records, the member's header
+  for (size_t i = 0; i < theirs.size(); ++i)
+    if (theirs[i] != bytes[i]) {
+      INFO("first difference at byte " << i << ": libarchive " << int(theirs[i]) << ", ours " << int(bytes[i]));
+      CHECK(theirs[i] == bytes[i]);
+      break;
+    }
+  archive_write_fail(w);  // so that freeing it does not pad out the huge member
+  archive_write_free(w);
 }
 
 TEST_CASE("payload tar: a member's size is held to") {

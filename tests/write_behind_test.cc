@@ -54,20 +54,24 @@ TEST_CASE("write-behind: every byte reaches the next writer, in order, then fini
 
 TEST_CASE("write-behind: a failure of the next writer comes back to the caller, and nothing after it is written") {
   Recorder rec(3);
-  WriteBehind wb(rec);
-  std::vector<uint8_t> mib(WriteBehind::kBufferSize, 'x');
-  bool thrown = false;
-  try {
-    for (int i = 0; i < 64; ++i) wb.write(mib);  // far more than the buffers hold
-    wb.finish();
-  } catch (const Error& e) {
-    thrown = true;
-    CHECK(std::string(e.what()) == "disk full (test)");
-  }
-  CHECK(thrown);
+  {
+    WriteBehind wb(rec);
+    std::vector<uint8_t> mib(WriteBehind::kBufferSize, 'x');
+    bool thrown = false;
+    try {
+      for (int i = 0; i < 64; ++i) wb.write(mib);  // far more than the buffers hold
+      wb.finish();
+    } catch (const Error& e) {
+      thrown = true;
+      CHECK(std::string(e.what()) == "disk full (test)");
+    }
+    CHECK(thrown);
+    // Asked again, it says so again, and hands nothing more on.
+    CHECK_THROWS_AS(wb.write(mib), Error);
+    CHECK_THROWS_AS(wb.finish(), Error);
+  }  // joined: whatever the thread had left is done
   CHECK(rec.finished == 0);
   CHECK(rec.writes == 3);  // the third failed; no fourth was tried
-  CHECK_THROWS_AS(wb.finish(), Error);
 }
 
 TEST_CASE("write-behind: dropped without finish, it stops without waiting for the rest") {
