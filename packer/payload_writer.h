@@ -8,7 +8,7 @@
 // whose path fits a ustar header are plain ustar, byte for byte what
 // libarchive writes; a pax extended header ('x') carries what does not fit:
 // a path or link target that is too long or not ASCII, a size of 8 GiB or
-// more, an mtime outside 0..8^11-1. Small pieces (headers, padding, small
+// more, an mtime before 1970 or from 2^31-1 on (2038). Small pieces (headers, padding, small
 // files) are gathered so that the next stage sees few, large writes.
 #pragma once
 
