@@ -56,21 +56,28 @@ std::vector<uint8_t> ours(const std::vector<Member>& members) {
   return out.out;
 }
 
-// The same members written by libarchive's pax writer, as the packer used
-// to write them.
-std::vector<uint8_t> libarchive_pax(const std::vector<Member>& members) {
-  std::vector<uint8_t> bytes;
+// libarchive's pax writer ("restricted", as the packer used), appending to
+// `out` with no blocking.
+archive* libarchive_writer(std::vector<uint8_t>& out) {
   archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
   archive_write_set_bytes_per_block(a, 0);
   archive_write_open2(
-      a, &bytes, nullptr,
+      a, &out, nullptr,
       [](archive*, void* ctx, const void* buf, size_t n) -> la_ssize_t {
         auto* v = static_cast<std::vector<uint8_t>*>(ctx);
         v->insert(v->end(), static_cast<const uint8_t*>(buf), static_cast<const uint8_t*>(buf) + n);
         return static_cast<la_ssize_t>(n);
       },
       nullptr, nullptr);
+  return a;
+}
+
+// The same members written by libarchive's pax writer, as the packer used
+// to write them.
+std::vector<uint8_t> libarchive_pax(const std::vector<Member>& members) {
+  std::vector<uint8_t> bytes;
+  archive* a = libarchive_writer(bytes);
   for (const auto& m : members) {
     archive_entry* e = archive_entry_new();
     archive_entry_set_pathname_utf8(e, m.path.c_str());
@@ -232,17 +239,7 @@ TEST_CASE("payload tar: a size of 8 GiB or more is a pax size record") {
 
   // The headers are libarchive's, byte for byte (pax record, base-256 size).
   std::vector<uint8_t> theirs;
-  archive* w = archive_write_new();
-  archive_write_set_format_pax_restricted(w);
-  archive_write_set_bytes_per_block(w, 0);
-  archive_write_open2(
-      w, &theirs, nullptr,
-      [](archive*, void* ctx, const void* buf, size_t n) -> la_ssize_t {
-        auto* v = static_cast<std::vector<uint8_t>*>(ctx);
-        v->insert(v->end(), static_cast<const uint8_t*>(buf), static_cast<const uint8_t*>(buf) + n);
-        return static_cast<la_ssize_t>(n);
-      },
-      nullptr, nullptr);
+  archive* w = libarchive_writer(theirs);
   archive_entry* h = archive_entry_new();
   archive_entry_set_pathname_utf8(h, "env/huge");
   archive_entry_set_mtime(h, 1, 0);
