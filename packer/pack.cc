@@ -342,7 +342,6 @@ PackResult pack(const PackOptions& o) {
     // Still reachable (not a leak to a leak checker); never freed.
     static std::vector<std::shared_ptr<void>>* kept = new std::vector<std::shared_ptr<void>>;
     kept->push_back(std::make_shared<WalkResult>(walker.take()));
-    kept->push_back(std::make_shared<std::string>(std::move(files_json)));
     kept->push_back(std::make_shared<bundle::Manifest>(std::move(m)));
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

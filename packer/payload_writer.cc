@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/bundle/format.h"
 #include "common/bundle/tar_header.h"
 #include "common/error.h"
 
@@ -23,31 +24,6 @@ constexpr int64_t kMaxPlainMtime = 0x7ffffffe;
 bool is_ascii(std::string_view s) {
   for (char c : s)
     if (static_cast<unsigned char>(c) >= 0x80) return false;
-  return true;
-}
-
-// RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF.
-bool is_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    unsigned c = *p++;
-    if (c < 0x80) continue;
-    int more;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) more = 1;
-    else if (c == 0xE0) more = 2, lo = 0xA0;
-    else if (c == 0xED) more = 2, hi = 0x9F;
-    else if (c >= 0xE1 && c <= 0xEF) more = 2;
-    else if (c == 0xF0) more = 3, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3) more = 3;
-    else if (c == 0xF4) more = 3, hi = 0x8F;
-    else return false;
-    for (int k = 0; k < more; ++k, lo = 0x80, hi = 0xBF) {
-      if (p == end || *p < lo || *p > hi) return false;
-      ++p;
-    }
-  }
   return true;
 }
 
@@ -191,7 +167,7 @@ void PayloadWriter::header(std::string_view path, char type, uint32_t mode, int6
   size_t split = is_ascii(path) ? ustar_split(path) : std::string_view::npos;
   bool link_fits = is_ascii(link) && link.size() <= sizeof(UstarHeader::linkname);
   bool mtime_fits = mtime >= 0 && mtime <= kMaxPlainMtime;
-  if ((split == std::string_view::npos || !link_fits) && !(is_utf8(path) && is_utf8(link)))
+  if ((split == std::string_view::npos || !link_fits) && !(bundle::valid_utf8(path) && bundle::valid_utf8(link)))
     pax_record(pax, "hdrcharset", "BINARY");
   if (split == std::string_view::npos) pax_record(pax, "path", path);
   if (!link_fits) pax_record(pax, "linkpath", link);

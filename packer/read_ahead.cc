@@ -42,25 +42,17 @@ size_t read_some(int fd, const std::string& path, std::span<uint8_t> buf) {
 }  // namespace
 
 ReadAhead::ReadAhead(const std::deque<WalkEntry>& entries, const std::vector<std::string>& prefixes)
-    : own_feed_(WalkFeed::of(entries)),
-      feed_(*own_feed_),
+    : ReadAhead(WalkFeed::of(entries), nullptr, prefixes) {}
+
+ReadAhead::ReadAhead(WalkFeed& feed, const std::vector<std::string>& prefixes) : ReadAhead(nullptr, &feed, prefixes) {}
+
+ReadAhead::ReadAhead(std::unique_ptr<WalkFeed> own, WalkFeed* feed, const std::vector<std::string>& prefixes)
+    : own_feed_(std::move(own)),
+      feed_(feed ? *feed : *own_feed_),
       prefixes_(prefixes),
       buffers_(kBuffers, std::vector<uint8_t>(kBufferSize)),
       refs_(kBuffers, 0),
       scanner_(prefixes) {
-  start();
-}
-
-ReadAhead::ReadAhead(WalkFeed& feed, const std::vector<std::string>& prefixes)
-    : feed_(feed),
-      prefixes_(prefixes),
-      buffers_(kBuffers, std::vector<uint8_t>(kBufferSize)),
-      refs_(kBuffers, 0),
-      scanner_(prefixes) {
-  start();
-}
-
-void ReadAhead::start() {
   for (int i = 0; i < static_cast<int>(kBuffers); ++i) free_.push_back(i);
   prefetch_ = std::thread([this] { prefetch_run(); });
   try {

@@ -63,7 +63,7 @@ class ReadAhead {
 
  private:
   void run();
-  void start();
+  ReadAhead(std::unique_ptr<WalkFeed> own, WalkFeed* feed, const std::vector<std::string>& prefixes);
   void stream_file(size_t index, const WalkEntry& e);
   int acquire_buffer();
   // Where the next `want` bytes (at most) of a file go: the rest of the

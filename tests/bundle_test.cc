@@ -32,7 +32,23 @@ TEST_CASE("bundle: hostile labels are refused with the reason", "[bundle][label]
   CHECK_THROWS_WITH(Label::parse("CUI\na: 1\na: 2\n\nCUI\n"), Catch::Contains("duplicate key"));
   CHECK_THROWS_WITH(Label::parse("CUI\nmarking: SECRET\n\nCUI\n"), Catch::Contains("differs from the banner"));
   CHECK_THROWS_WITH(Label::parse(std::string("CUI\na: \xff\n\nCUI\n")), Catch::Contains("UTF-8"));
+  // Overlong forms (an encoded '/') and surrogates are not UTF-8 either.
+  CHECK_THROWS_WITH(Label::parse(std::string("CUI\na: \xc0\xaf\n\nCUI\n")), Catch::Contains("UTF-8"));
+  CHECK_THROWS_WITH(Label::parse(std::string("CUI\na: \xed\xa0\x80\n\nCUI\n")), Catch::Contains("UTF-8"));
+  CHECK(Label::parse("CUI\na: caf\xc3\xa9 \xf0\x9f\x93\xa6\n\nCUI\n").get("a") == "caf\xc3\xa9 \xf0\x9f\x93\xa6");
   CHECK_THROWS_WITH(Label::parse("CUI\na: 1\n\nCUI"), Catch::Contains("line feed"));
+}
+
+TEST_CASE("bundle: UTF-8 is RFC 3629's", "[bundle]") {
+  CHECK(valid_utf8(""));
+  CHECK(valid_utf8("plain/ascii"));
+  CHECK(valid_utf8("na\xc3\xafve \xe2\x82\xac \xf4\x8f\xbf\xbf"));  // up to U+10FFFF
+  CHECK_FALSE(valid_utf8("\xc0\xaf"));                // overlong '/'
+  CHECK_FALSE(valid_utf8("\xe0\x80\xaf"));           // overlong, three bytes
+  CHECK_FALSE(valid_utf8("\xed\xa0\x80"));           // a surrogate
+  CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));       // above U+10FFFF
+  CHECK_FALSE(valid_utf8("\xe2\x82"));               // cut short
+  CHECK_FALSE(valid_utf8("\x80"));                   // a lone continuation byte
 }
 
 TEST_CASE("bundle: manifest round trip and strict fields", "[bundle][manifest]") {

@@ -35,6 +35,31 @@ bool is_uuid(std::string_view s) {
   return true;
 }
 
+// RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF.
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    unsigned c = *p++;
+    if (c < 0x80) continue;
+    int more;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) more = 1;
+    else if (c == 0xE0) more = 2, lo = 0xA0;
+    else if (c == 0xED) more = 2, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF) more = 2;
+    else if (c == 0xF0) more = 3, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) more = 3;
+    else if (c == 0xF4) more = 3, hi = 0x8F;
+    else return false;
+    for (int k = 0; k < more; ++k, lo = 0x80, hi = 0xBF) {
+      if (p == end || *p < lo || *p > hi) return false;
+      ++p;
+    }
+  }
+  return true;
+}
+
 std::string rfc3339_now() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};

@@ -35,4 +35,7 @@ bool is_uuid(std::string_view s);
 // Current UTC time as RFC 3339 ("2026-11-28T15:19:51Z").
 std::string rfc3339_now();
 
+// RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool valid_utf8(std::string_view s);
+
 }  // namespace airlock::bundle

@@ -2,22 +2,11 @@
 
 #include <algorithm>
 
+#include "common/bundle/format.h"
+
 namespace airlock::bundle {
 
 namespace {
-
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 4;
-    if (n == 4 || i + n >= s.size() + (n == 0)) return false;
-    for (size_t k = 1; k <= n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-    i += n + 1;
-  }
-  return true;
-}
 
 bool valid_key(std::string_view k) {
   if (k.empty()) return false;
