@@ -165,15 +165,25 @@ bool ReadAhead::next(Event& ev) {
 }
 
 void ReadAhead::push(Event ev) {
+  pending_.push_back(std::move(ev));
+  if (pending_.size() >= kBatchEvents) publish();
+}
+
+void ReadAhead::publish() {
+  if (pending_.empty()) return;
   std::unique_lock lk(mu_);
-  if (queue_.size() >= kMaxQueued && !stop_) {
+  if (queue_.size() + pending_.size() > kMaxQueued && !stop_) {
     producer_waiting_ = true;
-    cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stop_; });
+    if (consumer_waiting_) cv_.notify_all();
+    cv_.wait(lk, [&] { return queue_.size() + pending_.size() <= kMaxQueued || stop_; });
     producer_waiting_ = false;
   }
   if (stop_) throw Stopped{};
-  if (ev.buffer >= 0) ++refs_[static_cast<size_t>(ev.buffer)];
-  queue_.push_back(std::move(ev));
+  for (Event& ev : pending_) {
+    if (ev.buffer >= 0) ++refs_[static_cast<size_t>(ev.buffer)];
+    queue_.push_back(std::move(ev));
+  }
+  pending_.clear();
   if (consumer_waiting_) cv_.notify_all();
 }
 
@@ -189,6 +199,7 @@ std::span<uint8_t> ReadAhead::room_for(uint64_t want, int& buffer) {
   size_t left = kBufferSize - filled_;
   if (filling_ < 0 || left == 0 || (left < want && left < kMinChunk)) {
     if (filling_ >= 0) {
+      publish();  // the events that point into it hold their references first
       std::lock_guard lk(mu_);
       release(filling_);
       filling_ = -1;
@@ -202,6 +213,7 @@ std::span<uint8_t> ReadAhead::room_for(uint64_t want, int& buffer) {
 }
 
 int ReadAhead::acquire_buffer() {
+  publish();  // before waiting for a buffer the consumer may free
   std::unique_lock lk(mu_);
   if (free_.empty() && !stop_) {
     producer_waiting_ = true;
@@ -218,12 +230,17 @@ int ReadAhead::acquire_buffer() {
 void ReadAhead::run() {
   try {
     for (size_t i = 0;; ++i) {
-      const WalkEntry* e = feed_.at(i);  // rethrows the walk's failure
-      if (!e) break;                     // the walk ended (or the feed was stopped)
+      const WalkEntry* e = feed_.at(i, false);  // rethrows the walk's failure
+      if (!e) {
+        publish();  // before waiting for the walk
+        e = feed_.at(i);
+      }
+      if (!e) break;  // the walk ended (or the feed was stopped)
       check_interrupted();
       push(Event{Kind::kEntry, i, e});
       if (e->type == EntryType::kFile) stream_file(i, *e);
     }
+    publish();
   } catch (const Stopped&) {
   } catch (...) {
     std::lock_guard lk(mu_);
@@ -268,8 +285,10 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
         n = static_cast<size_t>(r);
         partial_ok = true;
       } else {
-        if (r < 0 && errno == EAGAIN) went_cold();
-        else if (r < 0 && errno == EOPNOTSUPP) nowait_ok_ = false;
+        if (r < 0 && errno == EAGAIN) {
+          went_cold();
+          publish();  // before waiting for the disk
+        } else if (r < 0 && errno == EOPNOTSUPP) nowait_ok_ = false;
         n = read_some(fd.get(), e.source, want);
       }
     } else {

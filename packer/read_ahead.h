@@ -70,7 +70,12 @@ class ReadAhead {
   // buffer being filled, or a fresh one when too little of it is left.
   std::span<uint8_t> room_for(uint64_t want, int& buffer);
   void release(int buffer);  // one reference fewer; with mu_ held
+  // Events are gathered on the reader's side and handed over in batches:
+  // a lock and at most one wake-up per batch, not per file. A batch goes
+  // when a buffer is full, when kBatchEvents have gathered, and before the
+  // reader may wait (for a buffer, the walk or the disk).
   void push(Event ev);
+  void publish();
 
   // Cold page cache: while the reader finds a file's data not yet in
   // memory, a second thread asks the kernel to read the next files ahead
@@ -84,6 +89,7 @@ class ReadAhead {
   static constexpr size_t kPrefetchFiles = 1024;
   static constexpr size_t kBufferSize = 512 * 1024;
   static constexpr size_t kMaxQueued = 4096;
+  static constexpr size_t kBatchEvents = 512;
 
   std::unique_ptr<WalkFeed> own_feed_;
   WalkFeed& feed_;
@@ -93,6 +99,8 @@ class ReadAhead {
   int filling_ = -1;       // the reader's buffer being filled, and how far
   size_t filled_ = 0;
   PrefixScanner scanner_;  // the reader thread's own
+  std::vector<Event> pending_;  // the reader's, not yet handed over; their
+                                // data is all in filling_ (or none)
 
   std::mutex mu_;
   std::condition_variable cv_;
