@@ -117,7 +117,9 @@ std::map<std::string, std::string> drain(ReadAhead& reader) {
 
 TEST_CASE("walk feed: entries are readable as they are walked, before the walk ends", "[read_ahead]") {
   test::TempDir t;
-  auto want = make_tree(t.path() / "env", "env", 300);
+  // Few enough small files that their events make less than one hand-over
+  // batch: the reader must hand them over before it waits for the walk.
+  auto want = make_tree(t.path() / "env", "env", 40);
   auto more = make_tree(t.path() / "wheels", "wheels", 20);
   Walker walker({});
   WalkFeed feed;
@@ -135,17 +137,22 @@ TEST_CASE("walk feed: entries are readable as they are walked, before the walk e
   CHECK_FALSE(feed.done());
   size_t published = 0;
   while (feed.at(published, false)) ++published;
-  CHECK(published == 1 + 5 + 300);  // env, d0..d4, the files
+  CHECK(published == 1 + 5 + 40);  // env, d0..d4, the files
   CHECK(feed.totals().first == published);
   {
     ReadAhead reader(feed, {});
     ReadAhead::Event ev;
     // The first file arrives while the walker still waits.
-    bool file_seen = false;
-    while (!file_seen && reader.next(ev)) file_seen = ev.kind == ReadAhead::Kind::kFileEnd;
-    CHECK(file_seen);
+    auto first = std::async(std::launch::async, [&] {
+      while (reader.next(ev))
+        if (ev.kind == ReadAhead::Kind::kFileEnd) return true;
+      return false;
+    });
+    bool in_time = first.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    CHECK(in_time);
     CHECK_FALSE(feed.done());
     go_on.set_value();
+    CHECK(first.get());
     auto got = drain(reader);
     walking.join();
     want.insert(more.begin(), more.end());
