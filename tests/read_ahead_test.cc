@@ -194,6 +194,44 @@ TEST_CASE("walk feed: held entries are edited before anyone reads them", "[read_
   CHECK(walker.result().warnings[0].find("notes.txt") != std::string::npos);
 }
 
+TEST_CASE("wheelhouse: a wheel hardlinked to a file left out is stored as the file", "[read_ahead]") {
+  test::TempDir t;
+  fs::create_directories(t.path() / "wheels");
+  // "a-notes.txt" sorts first and is walked as the file; both wheels are
+  // hardlinks to it, and "zz.txt" a hardlink left out too.
+  test::spit(t / "wheels/a-notes.txt", "wheel bytes");
+  fs::create_hard_link(t / "wheels/a-notes.txt", t / "wheels/b-1.0-py3-none-any.whl");
+  fs::create_hard_link(t / "wheels/a-notes.txt", t / "wheels/c-1.0-py3-none-any.whl");
+  fs::create_hard_link(t / "wheels/a-notes.txt", t / "wheels/zz.txt");
+  Walker walker({});
+  WalkFeed feed;
+  walker.feed_to(&feed);
+  walker.hold();
+  walker.walk((t.path() / "wheels").string(), "wheels");
+  REQUIRE(walker.result().hardlinks == 3);
+  walker.publish_held(
+      [&](std::vector<WalkEntry>& held) { filter_wheelhouse_entries(held, walker.result(), false); });
+  feed.finish();
+  const WalkResult& r = walker.result();
+  REQUIRE(r.entries.size() == 3);
+  CHECK(r.entries[1].path == "wheels/b-1.0-py3-none-any.whl");
+  CHECK(r.entries[1].type == EntryType::kFile);
+  CHECK(r.entries[1].size == 11);
+  CHECK(r.entries[1].link_target.empty());
+  CHECK(r.entries[2].path == "wheels/c-1.0-py3-none-any.whl");
+  CHECK(r.entries[2].type == EntryType::kHardlink);
+  CHECK(r.entries[2].link_target == "wheels/b-1.0-py3-none-any.whl");
+  CHECK(r.files == 1);
+  CHECK(r.hardlinks == 1);
+  CHECK(r.bytes == 11);
+  CHECK(r.warnings.size() == 2);
+  // And the reader reads the promoted entry's bytes from its own name.
+  bool prefetched = false;
+  auto got = read_all(r, prefetched);
+  REQUIRE(got.size() == 1);
+  CHECK(got["wheels/b-1.0-py3-none-any.whl"] == "wheel bytes");
+}
+
 TEST_CASE("walk feed: a walk that fails fails the reader, after the entries before it", "[read_ahead]") {
   test::TempDir t;
   auto want = make_tree(t.path() / "env", "env", 50);

@@ -5,11 +5,15 @@
 # here), then, in a new mount and network namespace where an empty tmpfs
 # hides $(pyenv root) and there is no network, unpack to a new path, install
 # offline, import the packages with the unpacked interpreter and run its
-# pip3 and tinyapp console scripts.
+# pip3 and tinyapp console scripts. One wheel is also hardlinked under a
+# name that is not a wheel's (left out of the bundle).
 source "$(dirname "$0")/lib.sh"
 find_python_prefix
 make_keys
 make_wheelhouse "$WORK/wheels"
+# A second name for a wheel that is not a wheel's and sorts first: it is
+# walked first and left out, and the wheel must still be carried whole.
+ln "$WORK/wheels/tinydep-1.0.0-py3-none-any.whl" "$WORK/wheels/0-backup.bak"
 
 "$PACKER" pack --env "$PY_PREFIX" --wheelhouse "$WORK/wheels" -r "$WORK/requirements.txt" \
   -s "$WORK/keys/signing.key" -R "$RECIPIENT" --marking CUI -o "$WORK/py.sealed" \
