@@ -1,6 +1,7 @@
 #include "common/progress.h"
 
 #include <cstdio>
+#include <string>
 
 namespace airlock {
 
@@ -17,8 +18,12 @@ std::string human_bytes(uint64_t n) {
   return buf;
 }
 
-Progress::Progress(std::string verb, bool enabled, uint64_t total_files, uint64_t total_bytes)
-    : verb_(std::move(verb)), enabled_(enabled), total_files_(total_files), total_bytes_(total_bytes),
+Progress::Progress(std::string verb, bool enabled, uint64_t total_files, uint64_t total_bytes, bool totals_final)
+    : verb_(std::move(verb)),
+      enabled_(enabled),
+      total_files_(total_files),
+      total_bytes_(total_bytes),
+      totals_final_(totals_final),
       start_(std::chrono::steady_clock::now()), last_(start_) {}
 
 Progress::~Progress() { done(); }
@@ -27,20 +32,26 @@ void Progress::maybe_draw() {
   auto now = std::chrono::steady_clock::now();
   if (now - last_ < std::chrono::milliseconds(250)) return;
   last_ = now;
-  double secs = std::chrono::duration<double>(now - start_).count();
+  std::string text = line(std::chrono::duration<double>(now - start_).count());
+  std::fprintf(stderr, "\r\033[K%s", text.c_str());
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+std::string Progress::line(double secs) const {
   double rate = secs > 0 ? static_cast<double>(bytes_) / secs : 0;
-  std::string left = "";
-  if (rate > 0 && total_bytes_ > bytes_) {
+  std::string left;
+  if (!totals_final_) {
+    left = ", counting";
+  } else if (rate > 0 && total_bytes_ > bytes_) {
     char b[32];
     std::snprintf(b, sizeof b, ", %.0f s left", static_cast<double>(total_bytes_ - bytes_) / rate);
     left = b;
   }
-  std::fprintf(stderr, "\r\033[K%s: %llu/%llu files, %s/%s, %s/s%s", verb_.c_str(),
-               static_cast<unsigned long long>(files_), static_cast<unsigned long long>(total_files_),
-               human_bytes(bytes_).c_str(), human_bytes(total_bytes_).c_str(),
-               human_bytes(static_cast<uint64_t>(rate)).c_str(), left.c_str());
-  std::fflush(stderr);
-  drawn_ = true;
+  const char* more = totals_final_ ? "" : "+";
+  return verb_ + ": " + std::to_string(files_) + "/" + std::to_string(total_files_) + more + " files, " +
+         human_bytes(bytes_) + "/" + human_bytes(total_bytes_) + more + ", " +
+         human_bytes(static_cast<uint64_t>(rate)) + "/s" + left;
 }
 
 void Progress::done() {

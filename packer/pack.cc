@@ -205,9 +205,9 @@ PackResult pack(const PackOptions& o) {
   ZstdWriter zstd(sealing, o.level, threads);
   PayloadWriter tar(zstd);
 
+  bool totals_final = feed.done();
   auto [walked_entries, walked_bytes] = feed.totals();  // grow until the walk ends
-  Progress progress("packing", o.output.show_progress(), walked_entries, walked_bytes);
-  bool totals_final = false;
+  Progress progress("packing", o.output.show_progress(), walked_entries, walked_bytes, totals_final);
   // The manifest's "files", rendered as each entry is written (the stream
   // keeps the other threads busy meanwhile), not all at the end.
   std::string files_json;
@@ -244,7 +244,7 @@ PackResult pack(const PackOptions& o) {
     if (!totals_final && (ev.index & 255) == 0) {
       totals_final = feed.done();
       auto [n, b] = feed.totals();
-      progress.set_totals(n, b);
+      progress.set_totals(n, b, totals_final);
     }
     if (!e.was_link_to.empty()) m.dereferenced.push_back({e.path, e.was_link_to});
     switch (e.type) {

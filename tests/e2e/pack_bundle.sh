@@ -125,4 +125,15 @@ assert any(h["alg"] == "SHA-256" and h["content"] == sha for h in c[0]["hashes"]
 PY
 done
 pass "SBOM valid, identical in payload, --sbom-out and list --sbom; wheels with purls and hashes"
+
+# On a terminal the pack draws its progress (files, bytes, rate, time left)
+# on stderr; --quiet draws nothing.
+cd "$WORK"
+P2="$PACKER pack --env $PY_PREFIX --no-check -s $WORK/keys/signing.key -R $RECIPIENT --audit-log $WORK/audit-packer.jsonl"
+script -qec "$P2 -o $WORK/out/tty.sealed 2>&1 >/dev/null" /dev/null > tty.out || fail "pack on a terminal failed"
+grep -aEq 'packing: [0-9]+/[0-9]+\+? files, [0-9.]+ [KMG]?B/[0-9.]+ [KMG]?B\+?, [0-9.]+ [KMG]?B/s' tty.out \
+  || fail "no progress line on a terminal: $(tr '\r' '\n' < tty.out | head -5)"
+script -qec "$P2 -o $WORK/out/quiet.sealed --quiet 2>&1 >/dev/null" /dev/null > quiet.out || fail "quiet pack failed"
+[ ! -s quiet.out ] || fail "--quiet printed: $(head -c 300 quiet.out)"
+pass "progress drawn on a terminal, none with --quiet"
 echo "PASS"
