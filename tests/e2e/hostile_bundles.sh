@@ -83,7 +83,7 @@ mk --content-bytes 4096 bundles/content-bytes-lie.sealed
 check "more plaintext than content-bytes" 3 bundles/content-bytes-lie.sealed
 
 # --- manifest: exit 1 ---
-for kind in tamper unlisted missing after-manifest no-manifest; do
+for kind in tamper unlisted missing manifest-parent after-manifest no-manifest; do
   mk --inject "$kind" bundles/$kind.sealed
   check "manifest: $kind" 1 bundles/$kind.sealed
 done

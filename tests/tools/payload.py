@@ -42,6 +42,7 @@ KINDS = {
     "tamper": "a file whose content differs from the manifest",
     "unlisted": "a member the manifest does not list",
     "missing": "a listed member that is missing",
+    "manifest-parent": "a listed airlock/ directory implied only by the manifest itself",
     "after-manifest": "a member after the manifest",
     "no-manifest": "no manifest at all",
 }
@@ -164,6 +165,13 @@ def cmd_inject(args):
                 manifest["files"].append({"path": "env/listed-but-missing", "type": "file", "size": 0,
                                           "mode": "0644", "sha256": hashlib.sha256(b"").hexdigest()})
 
+        if kind == "manifest-parent":
+            # Only the manifest is left under airlock/; the manifest still
+            # lists the directory, which then has no member of its own.
+            members[:] = [(m, d) for m, d in members if norm(m.name).split("/")[0] != "airlock"]
+            manifest["files"] = [f for f in manifest["files"]
+                                 if f["path"] == "airlock" or not f["path"].startswith("airlock/")]
+            assert any(f["path"] == "airlock" for f in manifest["files"]), "the tree needs an airlock/ directory"
         for m, data in members:
             if kind == "tamper" and m.isreg() and norm(m.name) == first_file:
                 data = data + b"# tampered\n"
