@@ -1,12 +1,14 @@
 #include "packer/read_ahead.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <optional>
 
 #include "common/elf/elf.h"
 #include "common/error.h"
@@ -30,6 +32,31 @@ size_t read_some(int fd, const std::string& path, std::span<uint8_t> buf) {
     }
     throw_errno("read failed", path);
   }
+}
+
+// Whether the first `len` bytes of the file are all in the page cache:
+// true or false where the kernel can say (cachestat, Linux 6.5), nullopt
+// where it cannot.
+std::optional<bool> all_cached(int fd, uint64_t len) {
+#ifdef SYS_cachestat
+  constexpr long kCachestat = SYS_cachestat;
+#else
+  constexpr long kCachestat = 451;  // one number on every architecture (Linux 6.5)
+#endif
+  static std::atomic<bool> unsupported{false};
+  if (unsupported.load(std::memory_order_relaxed)) return std::nullopt;
+  struct {
+    uint64_t off, len;
+  } range{0, len};
+  struct {
+    uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+  } cs{};
+  if (::syscall(kCachestat, fd, &range, &cs, 0) != 0) {
+    if (errno == ENOSYS || errno == EPERM) unsupported = true;  // EPERM: a seccomp filter
+    return std::nullopt;
+  }
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  return cs.nr_cache >= (len + page - 1) / page;
 }
 
 [[noreturn]] void changed_size(const WalkEntry& e, const std::string& now) {
@@ -84,9 +111,9 @@ ReadAhead::~ReadAhead() {
   prefetch_.join();
 }
 
-bool ReadAhead::prefetching() {
+ReadAhead::PrefetchStats ReadAhead::prefetch_stats() {
   std::lock_guard lk(pf_mu_);
-  return cold_;
+  return pf_stats_;
 }
 
 void ReadAhead::went_cold() {
@@ -94,13 +121,21 @@ void ReadAhead::went_cold() {
     std::lock_guard lk(pf_mu_);
     if (cold_) return;
     cold_ = true;
+    ++pf_stats_.started;
   }
   pf_cv_.notify_all();
+}
+
+void ReadAhead::found_cold(size_t index) {
+  cold_hits_[cold_count_++ % kColdHits] = index;
+  // The oldest of the last kColdHits.
+  if (cold_count_ >= kColdHits && index - cold_hits_[cold_count_ % kColdHits] < kColdWindow) went_cold();
 }
 
 void ReadAhead::prefetch_run() {
   size_t next = 0;
   uint64_t ahead_bytes = 0;  // sum of sizes of files [0, next)
+  size_t warm_streak = 0;    // files in a row found all in memory
   for (;;) {
     const WalkEntry* e = nullptr;
     {
@@ -111,14 +146,21 @@ void ReadAhead::prefetch_run() {
       // Poll while cold: the reader does not signal every file it starts,
       // nor the walk every entry it publishes.
       for (;;) {
-        if (pf_stop_) return;
+        if (pf_stop_) {
+          pf_stats_.finished = true;
+          return;
+        }
         if (cold_ && room()) {
           try {
             if ((e = feed_.at(next, false))) break;
           } catch (...) {
+            pf_stats_.finished = true;
             return;  // the walk failed: the reader reports it
           }
-          if (feed_.done()) return;
+          if (feed_.done()) {
+            pf_stats_.finished = true;
+            return;
+          }
         }
         if (cold_) pf_cv_.wait_for(lk, std::chrono::milliseconds(2));
         else pf_cv_.wait(lk);
@@ -132,7 +174,22 @@ void ReadAhead::prefetch_run() {
     // asked for up to the window only; the kernel's own read-ahead follows.
     UniqueFd fd(::open(e->source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK));
     if (!fd && errno == EPERM) fd = UniqueFd(::open(e->source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (fd) ::posix_fadvise(fd.get(), 0, static_cast<off_t>(std::min(e->size, kPrefetchBytes)), POSIX_FADV_WILLNEED);
+    if (!fd) continue;
+    uint64_t len = std::min(e->size, kPrefetchBytes);
+    if (all_cached(fd.get(), len).value_or(false)) {
+      if (++warm_streak < kWarmStreak) continue;
+      // Everything ahead is in memory again: sleep until the reader finds
+      // cold files anew.
+      warm_streak = 0;
+      std::lock_guard lk(pf_mu_);
+      cold_ = false;
+      ++pf_stats_.stopped;
+      continue;
+    }
+    warm_streak = 0;
+    ::posix_fadvise(fd.get(), 0, static_cast<off_t>(len), POSIX_FADV_WILLNEED);
+    std::lock_guard lk(pf_mu_);
+    ++pf_stats_.advised;
   }
 }
 
@@ -286,7 +343,7 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
         partial_ok = true;
       } else {
         if (r < 0 && errno == EAGAIN) {
-          went_cold();
+          found_cold(index);
           publish();  // before waiting for the disk
         } else if (r < 0 && errno == EOPNOTSUPP) nowait_ok_ = false;
         n = read_some(fd.get(), e.source, want);

@@ -7,6 +7,7 @@
 // and the two threads hand over in large batches, not file by file.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -57,9 +58,18 @@ class ReadAhead {
   // reader thread threw (an unreadable file, a file that changed size, an
   // interrupt). Gives the previous kData buffer back to the pool.
   bool next(Event& ev);
+  // What the prefetch thread did: how often it started (cold files met)
+  // and went back to sleep (the files ahead were all in memory), and how
+  // many files it asked the kernel for. `finished` once it has returned.
+  struct PrefetchStats {
+    int started = 0, stopped = 0;
+    uint64_t advised = 0;
+    bool finished = false;
+  };
+  PrefetchStats prefetch_stats();
   // True once a read found data not in the page cache and read-ahead of
-  // the next files began.
-  bool prefetching();
+  // the next files began (it may have stopped since).
+  bool prefetching() { return prefetch_stats().started > 0; }
 
  private:
   void run();
@@ -80,8 +90,15 @@ class ReadAhead {
   // Cold page cache: while the reader finds a file's data not yet in
   // memory, a second thread asks the kernel to read the next files ahead
   // (posix_fadvise WILLNEED), so several reads are in flight instead of
-  // one at a time. With a warm cache it stays asleep.
+  // one at a time. With a warm cache it stays asleep; where the kernel
+  // can tell what is cached (cachestat, Linux 6.5), it skips files already
+  // in memory and goes back to sleep after kWarmStreak of them in a row.
   void prefetch_run();
+  // A file whose data was not all in memory. One now and then happens in a
+  // warm cache too (RWF_NOWAIT also gives up on a page that is busy for a
+  // moment); prefetching starts when kColdHits of them come within
+  // kColdWindow files.
+  void found_cold(size_t index);
   void went_cold();
 
   static constexpr size_t kBuffers = 8;
@@ -90,6 +107,9 @@ class ReadAhead {
   static constexpr size_t kBufferSize = 512 * 1024;
   static constexpr size_t kMaxQueued = 4096;
   static constexpr size_t kBatchEvents = 512;
+  static constexpr size_t kColdHits = 4;
+  static constexpr size_t kColdWindow = 64;
+  static constexpr size_t kWarmStreak = 256;
 
   std::unique_ptr<WalkFeed> own_feed_;
   WalkFeed& feed_;
@@ -115,7 +135,10 @@ class ReadAhead {
   std::mutex pf_mu_;
   std::condition_variable pf_cv_;
   bool cold_ = false, pf_stop_ = false;
+  PrefetchStats pf_stats_;  // under pf_mu_
   bool nowait_ok_ = true;                    // the reader's; false if RWF_NOWAIT is unsupported
+  std::array<size_t, kColdHits> cold_hits_{};  // the reader's: the last files found cold
+  size_t cold_count_ = 0;
   std::atomic<size_t> reading_{0};           // entry the reader is at
   std::atomic<uint64_t> read_bytes_{0};      // sum of sizes of the files it has started
   std::thread prefetch_;
