@@ -308,13 +308,35 @@ void ReadAhead::run() {
   cv_.notify_all();
 }
 
+UniqueFd ReadAhead::open_source(const std::string& source) {
+  // Files come in walk order, most in the same directory as the one
+  // before: that directory stays open, so an open looks up one name, not
+  // every component of the path again.
+  size_t slash = source.rfind('/');
+  const char* name = source.c_str();
+  int at = AT_FDCWD;
+  if (slash != std::string::npos && slash > 0) {
+    std::string_view dir(source.data(), slash);
+    if (!dir_fd_ || dir != dir_path_) {
+      dir_path_.assign(dir);
+      dir_fd_ = UniqueFd(::open(dir_path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    }
+    if (dir_fd_) {
+      at = dir_fd_.get();
+      name += slash + 1;
+    }
+  }
+  UniqueFd fd(::openat(at, name, O_RDONLY | O_CLOEXEC | O_NOATIME));
+  if (!fd && errno == EPERM) fd = UniqueFd(::openat(at, name, O_RDONLY | O_CLOEXEC));
+  return fd;
+}
+
 void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
   reading_.store(index);
   read_bytes_.fetch_add(e.size);
   const bool in_env = e.path.rfind("env/", 0) == 0;
   const std::string rel = in_env ? e.path.substr(4) : e.path;
-  UniqueFd fd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME));
-  if (!fd && errno == EPERM) fd = UniqueFd(::open(e.source.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd = open_source(e.source);
   if (!fd) throw_errno("cannot open", e.source);
 
   FileResult res;

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/io.h"
 #include "packer/relocate.h"
 #include "packer/walk.h"
 
@@ -75,6 +76,7 @@ class ReadAhead {
   void run();
   ReadAhead(std::unique_ptr<WalkFeed> own, WalkFeed* feed, const std::vector<std::string>& prefixes);
   void stream_file(size_t index, const WalkEntry& e);
+  UniqueFd open_source(const std::string& source);  // errno set when it fails
   int acquire_buffer();
   // Where the next `want` bytes (at most) of a file go: the rest of the
   // buffer being filled, or a fresh one when too little of it is left.
@@ -119,6 +121,8 @@ class ReadAhead {
   int filling_ = -1;       // the reader's buffer being filled, and how far
   size_t filled_ = 0;
   PrefixScanner scanner_;  // the reader thread's own
+  std::string dir_path_;   // the reader's: the directory of the last file opened
+  UniqueFd dir_fd_;        //   and an O_PATH descriptor of it
   std::vector<Event> pending_;  // the reader's, not yet handed over; their
                                 // data is all in filling_ (or none)
 
