@@ -192,6 +192,7 @@ void Walker::visit(int dfd, const char* name, const std::string& source, const s
     e.type = EntryType::kHardlink;
     e.link_target = first.path;
     e.mode = first.mode;
+    e.size = static_cast<uint64_t>(st.st_size);
     add(std::move(e));
     ++result_.hardlinks;
     return;

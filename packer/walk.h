@@ -44,7 +44,7 @@ struct WalkEntry {
   std::string source;       // where to read it (through any links, as walked)
   std::string link_target;  // kHardlink: archive path of the first occurrence
   std::string was_link_to;  // the symlink's text when this entry was a symlink
-  uint64_t size = 0;        // kFile: bytes
+  uint64_t size = 0;        // kFile: bytes; kHardlink: the linked file's (not stored again)
   int64_t mtime = 0;        // seconds since the epoch
   uint32_t mode = 0;        // permission bits only (0777 mask)
   EntryType type = EntryType::kFile;

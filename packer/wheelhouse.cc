@@ -94,14 +94,6 @@ WheelSource prepare_wheelhouse(const Environment& env, const PackOptions& o) {
 void filter_wheelhouse_entries(std::vector<WalkEntry>& entries, WalkResult& counts, bool allow_sdist) {
   std::vector<WalkEntry> kept;
   kept.reserve(entries.size());
-  // A file left out may be the first occurrence that later hardlink
-  // entries (a wheel with a second name) point to: the first of those kept
-  // takes its place as the file, and the others point to it.
-  struct Dropped {
-    uint64_t size;
-    std::string promoted;  // archive path of the entry that took its place
-  };
-  std::map<std::string, Dropped> dropped;
   for (auto& e : entries) {
     if (e.path.rfind("wheels/", 0) != 0 || e.type == EntryType::kDir) {
       kept.push_back(std::move(e));
@@ -113,7 +105,6 @@ void filter_wheelhouse_entries(std::vector<WalkEntry>& entries, WalkResult& coun
       if (e.type == EntryType::kFile) {
         counts.bytes -= e.size;
         --counts.files;
-        dropped.emplace(e.path, Dropped{e.size, {}});
       } else if (e.type == EntryType::kHardlink) {
         --counts.hardlinks;
       }
@@ -122,20 +113,16 @@ void filter_wheelhouse_entries(std::vector<WalkEntry>& entries, WalkResult& coun
     if (name->sdist && !allow_sdist)
       throw Error(Exit::kUsage, "wheelhouse: " + e.source + " is a source distribution: it needs a compiler on the secure node",
                   "build a wheel for it on this side, or pass --allow-sdist to carry it anyway");
+    // Every distribution is stored as a file of its own, with its own
+    // SHA-256 in the manifest's wheels and the lock: never as a hardlink
+    // (to a file left out above, to another name of the same wheel, or to
+    // a file of the environment, such as ensurepip's bundled pip).
     if (e.type == EntryType::kHardlink) {
-      if (auto d = dropped.find(e.link_target); d != dropped.end()) {
-        if (d->second.promoted.empty()) {
-          d->second.promoted = e.path;
-          e.type = EntryType::kFile;
-          e.size = d->second.size;
-          e.link_target.clear();
-          --counts.hardlinks;
-          ++counts.files;
-          counts.bytes += e.size;
-        } else {
-          e.link_target = d->second.promoted;
-        }
-      }
+      e.type = EntryType::kFile;
+      e.link_target.clear();
+      --counts.hardlinks;
+      ++counts.files;
+      counts.bytes += e.size;
     }
     kept.push_back(std::move(e));
   }

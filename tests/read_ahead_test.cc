@@ -262,42 +262,53 @@ TEST_CASE("walk feed: held entries are edited before anyone reads them", "[read_
   CHECK(walker.result().warnings[0].find("notes.txt") != std::string::npos);
 }
 
-TEST_CASE("wheelhouse: a wheel hardlinked to a file left out is stored as the file", "[read_ahead]") {
+TEST_CASE("wheelhouse: a wheel that is a hardlink is stored as a file of its own", "[read_ahead]") {
   test::TempDir t;
   fs::create_directories(t.path() / "wheels");
+  fs::create_directories(t.path() / "env");
   // "a-notes.txt" sorts first and is walked as the file; both wheels are
-  // hardlinks to it, and "zz.txt" a hardlink left out too.
+  // hardlinks to it, and "zz.txt" a hardlink left out too. "d-1.0" is a
+  // hardlink to a file of the environment.
   test::spit(t / "wheels/a-notes.txt", "wheel bytes");
   fs::create_hard_link(t / "wheels/a-notes.txt", t / "wheels/b-1.0-py3-none-any.whl");
   fs::create_hard_link(t / "wheels/a-notes.txt", t / "wheels/c-1.0-py3-none-any.whl");
   fs::create_hard_link(t / "wheels/a-notes.txt", t / "wheels/zz.txt");
+  test::spit(t / "env/bundled.whl", "env wheel");
+  fs::create_hard_link(t / "env/bundled.whl", t / "wheels/d-1.0-py3-none-any.whl");
   Walker walker({});
   WalkFeed feed;
   walker.feed_to(&feed);
+  walker.walk((t.path() / "env").string(), "env");
   walker.hold();
   walker.walk((t.path() / "wheels").string(), "wheels");
-  REQUIRE(walker.result().hardlinks == 3);
+  REQUIRE(walker.result().hardlinks == 4);
   walker.publish_held(
       [&](std::vector<WalkEntry>& held) { filter_wheelhouse_entries(held, walker.result(), false); });
   feed.finish();
   const WalkResult& r = walker.result();
-  REQUIRE(r.entries.size() == 3);
-  CHECK(r.entries[1].path == "wheels/b-1.0-py3-none-any.whl");
-  CHECK(r.entries[1].type == EntryType::kFile);
-  CHECK(r.entries[1].size == 11);
-  CHECK(r.entries[1].link_target.empty());
-  CHECK(r.entries[2].path == "wheels/c-1.0-py3-none-any.whl");
-  CHECK(r.entries[2].type == EntryType::kHardlink);
-  CHECK(r.entries[2].link_target == "wheels/b-1.0-py3-none-any.whl");
-  CHECK(r.files == 1);
-  CHECK(r.hardlinks == 1);
-  CHECK(r.bytes == 11);
+  std::map<std::string, const WalkEntry*> by;
+  for (const auto& e : r.entries) by[e.path] = &e;
+  REQUIRE(r.entries.size() == 6);  // env, env/bundled.whl, wheels, b, c, d
+  for (const char* p : {"wheels/b-1.0-py3-none-any.whl", "wheels/c-1.0-py3-none-any.whl"}) {
+    REQUIRE(by.count(p));
+    CHECK(by[p]->type == EntryType::kFile);
+    CHECK(by[p]->size == 11);
+    CHECK(by[p]->link_target.empty());
+  }
+  REQUIRE(by.count("wheels/d-1.0-py3-none-any.whl"));
+  CHECK(by["wheels/d-1.0-py3-none-any.whl"]->type == EntryType::kFile);
+  CHECK(by["wheels/d-1.0-py3-none-any.whl"]->size == 9);
+  CHECK(r.files == 4);
+  CHECK(r.hardlinks == 0);
+  CHECK(r.bytes == 9 + 11 + 11 + 9);
+  CHECK(feed.totals().second == r.bytes);
   CHECK(r.warnings.size() == 2);
-  // And the reader reads the promoted entry's bytes from its own name.
+  // And the reader reads each from its own name.
   bool prefetched = false;
   auto got = read_all(r, prefetched);
-  REQUIRE(got.size() == 1);
   CHECK(got["wheels/b-1.0-py3-none-any.whl"] == "wheel bytes");
+  CHECK(got["wheels/c-1.0-py3-none-any.whl"] == "wheel bytes");
+  CHECK(got["wheels/d-1.0-py3-none-any.whl"] == "env wheel");
 }
 
 TEST_CASE("walk feed: a walk that fails fails the reader, after the entries before it", "[read_ahead]") {

@@ -5,6 +5,12 @@ source "$(dirname "$0")/lib.sh"
 find_python_prefix
 make_keys
 make_wheelhouse "$WORK/wh"
+# A wheel that is a hardlink to a file of the environment (ensurepip's
+# bundled pip): it must still be stored as a file of its own, with its
+# hash in the manifest's wheels and in the lock.
+bundled=$(ls "$PY_PREFIX"/lib/python3*/ensurepip/_bundled/pip-*.whl | head -1)
+[ -n "$bundled" ] || fail "no ensurepip wheel in $PY_PREFIX"
+ln "$bundled" "$WORK/wh/" || fail "cannot hardlink $bundled into $WORK/wh (another filesystem?)"
 
 B=$WORK/out/test.sealed
 mkdir -p "$WORK/out"
@@ -78,7 +84,9 @@ for p, f in listed.items():
         assert os.path.samefile(full, os.path.join(root, f["target"])), p
 # wheels and the lock
 whl = {w["path"]: w for w in m["wheels"]}
-assert len(whl) == 3, whl
+assert len(whl) == 4, whl
+kinds = {f["path"]: f["type"] for f in m["files"]}
+assert all(kinds[p] == "file" for p in whl), [(p, kinds[p]) for p in whl]
 lock = open(os.path.join(root, "airlock/requirements.lock")).read()
 for w in whl.values():
     assert hashlib.sha256(open(os.path.join(root, w["path"]), "rb").read()).hexdigest() == w["sha256"]
