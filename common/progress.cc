@@ -24,7 +24,8 @@ Progress::Progress(std::string verb, bool enabled, uint64_t total_files, uint64_
       total_files_(total_files),
       total_bytes_(total_bytes),
       totals_final_(totals_final),
-      start_(std::chrono::steady_clock::now()), last_(start_) {}
+      start_(std::chrono::steady_clock::now()),
+      last_(start_ - std::chrono::seconds(1)) {}  // the first line at once
 
 Progress::~Progress() { done(); }
 
@@ -39,19 +40,20 @@ void Progress::maybe_draw() {
 }
 
 std::string Progress::line(double secs) const {
-  double rate = secs > 0 ? static_cast<double>(bytes_) / secs : 0;
-  std::string left;
+  const char* more = totals_final_ ? "" : "+";
+  std::string l = verb_ + ": " + std::to_string(files_) + "/" + std::to_string(total_files_) + more + " files, " +
+                  human_bytes(bytes_) + "/" + human_bytes(total_bytes_) + more;
+  if (secs < 1) return l;  // too early for a rate
+  double rate = static_cast<double>(bytes_) / secs;
+  l += ", " + human_bytes(static_cast<uint64_t>(rate)) + "/s";
   if (!totals_final_) {
-    left = ", counting";
+    l += ", counting";
   } else if (rate > 0 && total_bytes_ > bytes_) {
     char b[32];
     std::snprintf(b, sizeof b, ", %.0f s left", static_cast<double>(total_bytes_ - bytes_) / rate);
-    left = b;
+    l += b;
   }
-  const char* more = totals_final_ ? "" : "+";
-  return verb_ + ": " + std::to_string(files_) + "/" + std::to_string(total_files_) + more + " files, " +
-         human_bytes(bytes_) + "/" + human_bytes(total_bytes_) + more + ", " +
-         human_bytes(static_cast<uint64_t>(rate)) + "/s" + left;
+  return l;
 }
 
 void Progress::done() {

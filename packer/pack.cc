@@ -208,6 +208,7 @@ PackResult pack(const PackOptions& o) {
   bool totals_final = feed.done();
   auto [walked_entries, walked_bytes] = feed.totals();  // grow until the walk ends
   Progress progress("packing", o.output.show_progress(), walked_entries, walked_bytes, totals_final);
+  unsigned entries_since_totals = 0;
   // The manifest's "files", rendered as each entry is written (the stream
   // keeps the other threads busy meanwhile), not all at the end.
   std::string files_json;
@@ -241,7 +242,8 @@ PackResult pack(const PackOptions& o) {
       continue;
     }
     check_interrupted();
-    if (!totals_final && (ev.index & 255) == 0) {
+    if (!totals_final && ++entries_since_totals >= 64) {
+      entries_since_totals = 0;
       totals_final = feed.done();
       auto [n, b] = feed.totals();
       progress.set_totals(n, b, totals_final);

@@ -34,31 +34,6 @@ size_t read_some(int fd, const std::string& path, std::span<uint8_t> buf) {
   }
 }
 
-// Whether the first `len` bytes of the file are all in the page cache:
-// true or false where the kernel can say (cachestat, Linux 6.5), nullopt
-// where it cannot.
-std::optional<bool> all_cached(int fd, uint64_t len) {
-#ifdef SYS_cachestat
-  constexpr long kCachestat = SYS_cachestat;
-#else
-  constexpr long kCachestat = 451;  // one number on every architecture (Linux 6.5)
-#endif
-  static std::atomic<bool> unsupported{false};
-  if (unsupported.load(std::memory_order_relaxed)) return std::nullopt;
-  struct {
-    uint64_t off, len;
-  } range{0, len};
-  struct {
-    uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
-  } cs{};
-  if (::syscall(kCachestat, fd, &range, &cs, 0) != 0) {
-    if (errno == ENOSYS || errno == EPERM) unsupported = true;  // EPERM: a seccomp filter
-    return std::nullopt;
-  }
-  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  return cs.nr_cache >= (len + page - 1) / page;
-}
-
 [[noreturn]] void changed_size(const WalkEntry& e, const std::string& now) {
   throw Error(Exit::kUsage,
               e.source + ": file changed size while being packed (" + std::to_string(e.size) +
@@ -111,6 +86,31 @@ ReadAhead::~ReadAhead() {
   prefetch_.join();
 }
 
+std::optional<bool> page_cache_holds(int fd, uint64_t len) {
+#if defined(SYS_cachestat)
+  constexpr long kCachestat = SYS_cachestat;
+#elif defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__arm__) || defined(__riscv) || \
+    defined(__powerpc__) || defined(__s390__) || defined(__loongarch__)
+  constexpr long kCachestat = 451;  // the common system call table's number (Linux 6.5)
+#else
+  constexpr long kCachestat = -1;  // unknown here: never asked
+#endif
+  static std::atomic<bool> unsupported{kCachestat < 0};
+  if (unsupported.load(std::memory_order_relaxed)) return std::nullopt;
+  struct {
+    uint64_t off, len;
+  } range{0, len};
+  struct {
+    uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+  } cs{};
+  if (::syscall(kCachestat, fd, &range, &cs, 0) != 0) {
+    if (errno == ENOSYS || errno == EPERM) unsupported = true;  // EPERM: a seccomp filter
+    return std::nullopt;
+  }
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  return cs.nr_cache >= (len + page - 1) / page;
+}
+
 ReadAhead::PrefetchStats ReadAhead::prefetch_stats() {
   std::lock_guard lk(pf_mu_);
   return pf_stats_;
@@ -119,6 +119,7 @@ ReadAhead::PrefetchStats ReadAhead::prefetch_stats() {
 void ReadAhead::went_cold() {
   {
     std::lock_guard lk(pf_mu_);
+    ++cold_news_;  // a prefetcher about to sleep again sees this
     if (cold_) return;
     cold_ = true;
     ++pf_stats_.started;
@@ -126,16 +127,17 @@ void ReadAhead::went_cold() {
   pf_cv_.notify_all();
 }
 
-void ReadAhead::found_cold(size_t index) {
-  cold_hits_[cold_count_++ % kColdHits] = index;
-  // The oldest of the last kColdHits.
-  if (cold_count_ >= kColdHits && index - cold_hits_[cold_count_ % kColdHits] < kColdWindow) went_cold();
+void ReadAhead::found_cold() {
+  cold_hits_[cold_count_++ % kColdHits] = files_started_;
+  // Against the oldest of the last kColdHits.
+  if (cold_count_ >= kColdHits && files_started_ - cold_hits_[cold_count_ % kColdHits] < kColdWindow) went_cold();
 }
 
 void ReadAhead::prefetch_run() {
   size_t next = 0;
   uint64_t ahead_bytes = 0;  // sum of sizes of files [0, next)
   size_t warm_streak = 0;    // files in a row found all in memory
+  uint64_t streak_news = 0;  // cold_news_ when the streak began
   for (;;) {
     const WalkEntry* e = nullptr;
     {
@@ -176,12 +178,17 @@ void ReadAhead::prefetch_run() {
     if (!fd && errno == EPERM) fd = UniqueFd(::open(e->source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (!fd) continue;
     uint64_t len = std::min(e->size, kPrefetchBytes);
-    if (all_cached(fd.get(), len).value_or(false)) {
-      if (++warm_streak < kWarmStreak) continue;
+    if (page_cache_holds(fd.get(), len).value_or(false)) {
+      if (warm_streak++ == 0) {
+        std::lock_guard lk(pf_mu_);
+        streak_news = cold_news_;
+      }
+      if (warm_streak < kWarmStreak) continue;
       // Everything ahead is in memory again: sleep until the reader finds
-      // cold files anew.
+      // cold files anew (unless it did during the streak).
       warm_streak = 0;
       std::lock_guard lk(pf_mu_);
+      if (cold_news_ != streak_news) continue;
       cold_ = false;
       ++pf_stats_.stopped;
       continue;
@@ -334,6 +341,7 @@ UniqueFd ReadAhead::open_source(const std::string& source) {
 void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
   reading_.store(index);
   read_bytes_.fetch_add(e.size);
+  ++files_started_;
   const bool in_env = e.path.rfind("env/", 0) == 0;
   const std::string rel = in_env ? e.path.substr(4) : e.path;
   UniqueFd fd = open_source(e.source);
@@ -364,13 +372,15 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
         n = static_cast<size_t>(r);
         partial_ok = true;
       } else {
-        if (r < 0 && errno == EAGAIN) {
-          found_cold(index);
-          publish();  // before waiting for the disk
-        } else if (r < 0 && errno == EOPNOTSUPP) nowait_ok_ = false;
+        if (r < 0 && errno == EAGAIN) found_cold();
+        else if (r < 0 && errno == EOPNOTSUPP) nowait_ok_ = false;
+        publish();  // before waiting for the disk
         n = read_some(fd.get(), e.source, want);
       }
     } else {
+      // Without RWF_NOWAIT there is no telling whether this read waits for
+      // the disk: what is gathered goes first.
+      if (first && !nowait_ok_) publish();
       n = read_some(fd.get(), e.source, want);
     }
     if (n == 0) changed_size(e, std::to_string(total));

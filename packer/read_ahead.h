@@ -34,6 +34,11 @@ struct FileResult {
   bool elf_patched = false;
 };
 
+// Whether the first `len` bytes of the open file are all in the page
+// cache: true or false where the kernel can say (cachestat, Linux 6.5),
+// nullopt where it cannot.
+std::optional<bool> page_cache_holds(int fd, uint64_t len);
+
 class ReadAhead {
  public:
   enum class Kind { kEntry, kData, kFileEnd };
@@ -99,8 +104,8 @@ class ReadAhead {
   // A file whose data was not all in memory. One now and then happens in a
   // warm cache too (RWF_NOWAIT also gives up on a page that is busy for a
   // moment); prefetching starts when kColdHits of them come within
-  // kColdWindow files.
-  void found_cold(size_t index);
+  // kColdWindow files (files, not directories).
+  void found_cold();
   void went_cold();
 
   static constexpr size_t kBuffers = 8;
@@ -140,8 +145,10 @@ class ReadAhead {
   std::condition_variable pf_cv_;
   bool cold_ = false, pf_stop_ = false;
   PrefetchStats pf_stats_;  // under pf_mu_
+  uint64_t cold_news_ = 0;  // under pf_mu_: went_cold() calls
   bool nowait_ok_ = true;                    // the reader's; false if RWF_NOWAIT is unsupported
-  std::array<size_t, kColdHits> cold_hits_{};  // the reader's: the last files found cold
+  size_t files_started_ = 0;                    // the reader's
+  std::array<size_t, kColdHits> cold_hits_{};  // the reader's: files_started_ of the last files found cold
   size_t cold_count_ = 0;
   std::atomic<size_t> reading_{0};           // entry the reader is at
   std::atomic<uint64_t> read_bytes_{0};      // sum of sizes of the files it has started

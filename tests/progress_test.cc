@@ -8,6 +8,8 @@ TEST_CASE("progress: files, bytes, rate and time left once the totals are known"
   Progress p("packing", false, 10, 4000000);
   p.add(3, 1000000);
   CHECK(p.line(2.0) == "packing: 3/10 files, 1.0 MB/4.0 MB, 500.0 KB/s, 6 s left");
+  // In the first second there is no rate to speak of yet.
+  CHECK(p.line(0.01) == "packing: 3/10 files, 1.0 MB/4.0 MB");
 }
 
 TEST_CASE("progress: while the totals still grow they are shown as 'at least' and no time left is guessed",

@@ -1,5 +1,4 @@
 #include <fcntl.h>
-#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <map>
 #include <future>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "common/hash.h"
@@ -146,21 +146,39 @@ TEST_CASE("read-ahead: prefetching asks only for files not in memory and sleeps 
     want[std::string("env/") + rel] = data;
   }
   WalkResult w = walk_tree(t.str(), "env");
-  // The first 16 files out of memory, the rest in it.
-  int evicted = 0;
-  for (const auto& e : w.entries) {
-    if (e.type != EntryType::kFile) continue;
-    int fd = ::open(e.source.c_str(), O_RDONLY);
-    REQUIRE(fd >= 0);
-    ::fdatasync(fd);
-    if (evicted++ < 16) ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    else {
-      char buf[8192];
-      while (::read(fd, buf, sizeof buf) > 0) {
+  std::vector<std::string> files;
+  for (const auto& e : w.entries)
+    if (e.type == EntryType::kFile) files.push_back(e.source);
+  // Files in memory except those in `out`.
+  auto cache = [&](const std::set<size_t>& out) {
+    for (size_t i = 0; i < files.size(); ++i) {
+      int fd = ::open(files[i].c_str(), O_RDONLY);
+      REQUIRE(fd >= 0);
+      ::fdatasync(fd);
+      if (out.count(i)) {
+        ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+      } else {
+        char buf[8192];
+        while (::read(fd, buf, sizeof buf) > 0) {
+        }
       }
+      ::close(fd);
     }
-    ::close(fd);
+  };
+
+  // Four files out of memory, each more than 64 files after the one
+  // before: not a cold cache.
+  cache({0, 100, 200, 300});
+  {
+    ReadAhead reader(w.entries, {});
+    CHECK(drain(reader) == want);
+    CHECK(reader.prefetch_stats().started == 0);
   }
+
+  // The first 16 files out of memory, the rest in it.
+  std::set<size_t> first16;
+  for (size_t i = 0; i < 16; ++i) first16.insert(i);
+  cache(first16);
   ReadAhead reader(w.entries, {});
   CHECK(drain(reader) == want);
   ReadAhead::PrefetchStats st = reader.prefetch_stats();
@@ -170,17 +188,18 @@ TEST_CASE("read-ahead: prefetching asks only for files not in memory and sleeps 
   }
   CHECK(st.started >= 1);
   // Can this kernel say what is cached (cachestat, Linux 6.5)?
-  int fd = ::open(w.entries.back().source.c_str(), O_RDONLY);
-  struct { uint64_t off, len; } range{0, 0};
-  uint64_t cs[5] = {};
-  bool cachestat = ::syscall(451, fd, &range, cs, 0) == 0;
+  int fd = ::open(files.back().c_str(), O_RDONLY);
+  bool cachestat = page_cache_holds(fd, 5000).has_value();
   ::close(fd);
   if (!cachestat) {
     WARN("no cachestat on this kernel: the prefetcher cannot tell cached files apart");
     return;
   }
-  CHECK(st.advised <= 16);  // at most the files out of memory
-  CHECK(st.stopped >= 1);   // and asleep again after the warm ones
+  // At most the files out of memory, and some slack for pages the machine
+  // evicts meanwhile; without the check it asks for every file after the
+  // start (over 600).
+  CHECK(st.advised < 100);
+  CHECK(st.stopped >= 1);  // asleep again after the warm ones
 }
 
 TEST_CASE("walk feed: entries are readable as they are walked, before the walk ends", "[read_ahead]") {

@@ -134,12 +134,12 @@ PY
 done
 pass "SBOM valid, identical in payload, --sbom-out and list --sbom; wheels with purls and hashes"
 
-# On a terminal the pack draws its progress (files, bytes, rate, time left)
-# on stderr; --quiet draws nothing.
+# On a terminal the pack draws its progress (files, bytes, then rate and
+# time left) on stderr from the start; --quiet draws nothing.
 cd "$WORK"
 P2="$PACKER pack --env $PY_PREFIX --no-check -s $WORK/keys/signing.key -R $RECIPIENT --audit-log $WORK/audit-packer.jsonl"
 script -qec "$P2 -o $WORK/out/tty.sealed 2>&1 >/dev/null" /dev/null > tty.out || fail "pack on a terminal failed"
-grep -aEq 'packing: [0-9]+/[0-9]+\+? files, [0-9.]+ [KMG]?B/[0-9.]+ [KMG]?B\+?, [0-9.]+ [KMG]?B/s' tty.out \
+grep -aEq 'packing: [0-9]+/[0-9]+\+? files, [0-9.]+ [KMG]?B/[0-9.]+ [KMG]?B' tty.out \
   || fail "no progress line on a terminal: $(tr '\r' '\n' < tty.out | head -5)"
 script -qec "$P2 -o $WORK/out/quiet.sealed --quiet 2>&1 >/dev/null" /dev/null > quiet.out || fail "quiet pack failed"
 [ ! -s quiet.out ] || fail "--quiet printed: $(head -c 300 quiet.out)"
