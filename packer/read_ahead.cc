@@ -36,7 +36,7 @@ size_t read_some(int fd, const std::string& path, std::span<uint8_t> buf) {
 
 [[noreturn]] void changed_size(const WalkEntry& e, const std::string& now) {
   throw Error(Exit::kUsage,
-              e.source + ": file changed size while being packed (" + std::to_string(e.size) +
+              e.source() + ": file changed size while being packed (" + std::to_string(e.size) +
                   " bytes when walked, " + now + " now)",
               "pack again when nothing is writing to the environment");
 }
@@ -174,8 +174,8 @@ void ReadAhead::prefetch_run() {
     if (i <= reading_.load() || e->size == 0) continue;  // the reader is there or past it
     // Errors do not matter here: the reader reports them. A big file is
     // asked for up to the window only; the kernel's own read-ahead follows.
-    UniqueFd fd(::open(e->source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK));
-    if (!fd && errno == EPERM) fd = UniqueFd(::open(e->source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    UniqueFd fd(::open(e->source().c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK));
+    if (!fd && errno == EPERM) fd = UniqueFd(::open(e->source().c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (!fd) continue;
     uint64_t len = std::min(e->size, kPrefetchBytes);
     if (page_cache_holds(fd.get(), len).value_or(false)) {
@@ -344,8 +344,8 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
   ++files_started_;
   const bool in_env = e.path.rfind("env/", 0) == 0;
   const std::string rel = in_env ? e.path.substr(4) : e.path;
-  UniqueFd fd = open_source(e.source);
-  if (!fd) throw_errno("cannot open", e.source);
+  UniqueFd fd = open_source(e.source());
+  if (!fd) throw_errno("cannot open", e.source());
 
   FileResult res;
   Sha256 sha;
@@ -375,13 +375,13 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
         if (r < 0 && errno == EAGAIN) found_cold();
         else if (r < 0 && errno == EOPNOTSUPP) nowait_ok_ = false;
         publish();  // before waiting for the disk
-        n = read_some(fd.get(), e.source, want);
+        n = read_some(fd.get(), e.source(), want);
       }
     } else {
       // Without RWF_NOWAIT there is no telling whether this read waits for
       // the disk: what is gathered goes first.
       if (first && !nowait_ok_) publish();
-      n = read_some(fd.get(), e.source, want);
+      n = read_some(fd.get(), e.source(), want);
     }
     if (n == 0) changed_size(e, std::to_string(total));
     if (n > rest) changed_size(e, "more");
@@ -393,7 +393,7 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
       // ELF files: RPATH/RUNPATH planned from the file's own tables (pread),
       // then patched chunk by chunk: the source is never modified, and the
       // archive and the manifest see the patched bytes.
-      if (elf) patch = plan_elf_patch_file(rel, e.source, prefixes_);
+      if (elf) patch = plan_elf_patch_file(rel, e.source(), prefixes_);
       // Scan for the prefix only what may be listed for relocation: not ELF
       // files, not bytecode or archives. They are most of a prefix's bytes.
       scan = in_env && !elf && !never_relocated(rel);

@@ -10,7 +10,9 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <mutex>
 
 #include "common/io.h"
 #include "packer/environment.h"
@@ -58,6 +60,37 @@ uint32_t Walker::permission_bits(mode_t mode, const std::string& source) {
   return m;
 }
 
+namespace {
+
+// The roots walked in this process (a few: the environment, the
+// wheelhouse), kept for as long as entries may name them.
+std::mutex roots_mu;
+std::deque<std::string> roots;
+
+uint16_t intern_root(const std::string& dir) {
+  std::lock_guard lk(roots_mu);
+  for (size_t i = 0; i < roots.size(); ++i)
+    if (roots[i] == dir) return static_cast<uint16_t>(i);
+  if (roots.size() > UINT16_MAX) throw Error(Exit::kUsage, dir + ": too many walked roots in one process");
+  roots.push_back(dir);
+  return static_cast<uint16_t>(roots.size() - 1);
+}
+
+}  // namespace
+
+std::string WalkEntry::source() const {
+  const std::string* r;
+  {
+    std::lock_guard lk(roots_mu);
+    r = &roots[root];  // a deque's elements stay where they are
+  }
+  std::string s;
+  s.reserve(r->size() + path.size() - prefix_len);
+  s += *r;
+  s.append(path, prefix_len, std::string::npos);
+  return s;
+}
+
 void Walker::walk(const std::string& dir, const std::string& archive_prefix) {
   euid_ = ::geteuid();
   char real[PATH_MAX];
@@ -82,9 +115,11 @@ void Walker::walk(const std::string& dir, const std::string& archive_prefix) {
 
   int fd = ::open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw_errno("cannot open directory", dir);
+  if (archive_prefix.size() > UINT8_MAX) throw Error(Exit::kUsage, archive_prefix + ": archive prefix too long");
+  root_ = intern_root(dir);
+  prefix_len_ = static_cast<uint8_t>(archive_prefix.size());
   WalkEntry e;
   e.path = archive_prefix;
-  e.source = dir;
   e.type = EntryType::kDir;
   e.mode = permission_bits(st.st_mode, dir);
   e.mtime = st.st_mtim.tv_sec;
@@ -162,7 +197,6 @@ void Walker::visit(int dfd, const char* name, const std::string& source, const s
     if (fd < 0) return broken(path, source, std::string("cannot open directory: ") + std::strerror(errno));
     WalkEntry e;
     e.path = path;
-    e.source = source;
     e.was_link_to = std::move(link);
     e.type = EntryType::kDir;
     e.mode = permission_bits(st.st_mode, source);
@@ -184,7 +218,6 @@ void Walker::visit(int dfd, const char* name, const std::string& source, const s
   auto [it, inserted] = seen_.try_emplace(id, static_cast<uint32_t>(result_.entries.size()));
   WalkEntry e;
   e.path = path;
-  e.source = source;
   e.was_link_to = std::move(link);
   e.mtime = st.st_mtim.tv_sec;
   if (!inserted) {
@@ -214,6 +247,8 @@ void Walker::visit(int dfd, const char* name, const std::string& source, const s
 }
 
 void Walker::add(WalkEntry&& e) {
+  e.root = root_;
+  e.prefix_len = prefix_len_;
   if (!feed_) {
     result_.entries.push_back(std::move(e));
     return;

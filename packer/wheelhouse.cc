@@ -101,7 +101,7 @@ void filter_wheelhouse_entries(std::vector<WalkEntry>& entries, WalkResult& coun
     }
     auto name = parse_distribution_filename(fs::path(e.path).filename().string());
     if (!name) {
-      counts.warnings.push_back("wheelhouse: " + e.source + " is not a wheel or sdist; left out");
+      counts.warnings.push_back("wheelhouse: " + e.source() + " is not a wheel or sdist; left out");
       if (e.type == EntryType::kFile) {
         counts.bytes -= e.size;
         --counts.files;
@@ -111,7 +111,7 @@ void filter_wheelhouse_entries(std::vector<WalkEntry>& entries, WalkResult& coun
       continue;
     }
     if (name->sdist && !allow_sdist)
-      throw Error(Exit::kUsage, "wheelhouse: " + e.source + " is a source distribution: it needs a compiler on the secure node",
+      throw Error(Exit::kUsage, "wheelhouse: " + e.source() + " is a source distribution: it needs a compiler on the secure node",
                   "build a wheel for it on this side, or pass --allow-sdist to carry it anyway");
     // Every distribution is stored as a file of its own, with its own
     // SHA-256 in the manifest's wheels and the lock: never as a hardlink

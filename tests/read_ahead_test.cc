@@ -78,21 +78,25 @@ TEST_CASE("read-ahead: files out of the page cache are read in order, whole, and
   if (tmpfs) WARN("temporary directory is on tmpfs: its pages cannot leave memory, so the cold path is not exercised");
   else CHECK(prefetched);
 
-  // Now warm: the same bytes, and no prefetching.
-  auto again = read_all(w, prefetched);
-  CHECK(again == want);
+  // Now warm: the same bytes, and no prefetching. (The machine may evict
+  // pages of its own accord meanwhile: three tries.)
+  prefetched = true;
+  for (int attempt = 0; attempt < 3 && prefetched; ++attempt) CHECK(read_all(w, prefetched) == want);
   CHECK_FALSE(prefetched);
 
   // A few files out of the cache among warm ones are not a cold cache.
-  int evicted = 0;
-  for (const auto& [path, data] : want) {
-    if (data.empty() || ++evicted > 3) continue;
-    int fd = ::open((t.path() / path.substr(4)).c_str(), O_RDONLY);
-    REQUIRE(fd >= 0);
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    ::close(fd);
+  prefetched = true;
+  for (int attempt = 0; attempt < 3 && prefetched; ++attempt) {
+    int evicted = 0;
+    for (const auto& [path, data] : want) {
+      if (data.empty() || ++evicted > 3) continue;
+      int fd = ::open((t.path() / path.substr(4)).c_str(), O_RDONLY);
+      REQUIRE(fd >= 0);
+      ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+      ::close(fd);
+    }
+    CHECK(read_all(w, prefetched) == want);
   }
-  CHECK(read_all(w, prefetched) == want);
   CHECK_FALSE(prefetched);
 }
 
@@ -148,7 +152,7 @@ TEST_CASE("read-ahead: prefetching asks only for files not in memory and sleeps 
   WalkResult w = walk_tree(t.str(), "env");
   std::vector<std::string> files;
   for (const auto& e : w.entries)
-    if (e.type == EntryType::kFile) files.push_back(e.source);
+    if (e.type == EntryType::kFile) files.push_back(e.source());
   // Files in memory except those in `out`.
   auto cache = [&](const std::set<size_t>& out) {
     for (size_t i = 0; i < files.size(); ++i) {
@@ -166,40 +170,51 @@ TEST_CASE("read-ahead: prefetching asks only for files not in memory and sleeps 
     }
   };
 
-  // Four files out of memory, each more than 64 files after the one
-  // before: not a cold cache.
-  cache({0, 100, 200, 300});
-  {
-    ReadAhead reader(w.entries, {});
-    CHECK(drain(reader) == want);
-    CHECK(reader.prefetch_stats().started == 0);
-  }
-
-  // The first 16 files out of memory, the rest in it.
-  std::set<size_t> first16;
-  for (size_t i = 0; i < 16; ++i) first16.insert(i);
-  cache(first16);
-  ReadAhead reader(w.entries, {});
-  CHECK(drain(reader) == want);
-  ReadAhead::PrefetchStats st = reader.prefetch_stats();
-  for (int i = 0; i < 500 && !st.finished && st.stopped == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    st = reader.prefetch_stats();
-  }
-  CHECK(st.started >= 1);
   // Can this kernel say what is cached (cachestat, Linux 6.5)?
   int fd = ::open(files.back().c_str(), O_RDONLY);
   bool cachestat = page_cache_holds(fd, 5000).has_value();
   ::close(fd);
+  // The machine may evict pages of its own accord meanwhile (other tests
+  // write and read a lot): each case gets three tries, and passes if one
+  // of them shows the behaviour.
+
+  // Four files out of memory, each more than 64 files after the one
+  // before: not a cold cache.
+  bool stayed_asleep = false;
+  for (int attempt = 0; attempt < 3 && !stayed_asleep; ++attempt) {
+    cache({0, 100, 200, 300});
+    ReadAhead reader(w.entries, {});
+    CHECK(drain(reader) == want);
+    stayed_asleep = reader.prefetch_stats().started == 0;
+  }
+  CHECK(stayed_asleep);
+
+  // The first 16 files out of memory, the rest in it: prefetching starts,
+  // asks for at most the files out of memory (some slack for pages the
+  // machine evicts; without the check it asks for every file after the
+  // start, over 600) and sleeps again after the warm ones.
+  bool as_expected = false;
+  ReadAhead::PrefetchStats st;
+  for (int attempt = 0; attempt < 3 && !as_expected; ++attempt) {
+    std::set<size_t> first16;
+    for (size_t i = 0; i < 16; ++i) first16.insert(i);
+    cache(first16);
+    ReadAhead reader(w.entries, {});
+    CHECK(drain(reader) == want);
+    st = reader.prefetch_stats();
+    for (int i = 0; i < 500 && !st.finished && st.stopped == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      st = reader.prefetch_stats();
+    }
+    as_expected = st.started >= 1 && (!cachestat || (st.advised < 100 && st.stopped >= 1));
+  }
+  CHECK(st.started >= 1);
   if (!cachestat) {
     WARN("no cachestat on this kernel: the prefetcher cannot tell cached files apart");
     return;
   }
-  // At most the files out of memory, and some slack for pages the machine
-  // evicts meanwhile; without the check it asks for every file after the
-  // start (over 600).
   CHECK(st.advised < 100);
-  CHECK(st.stopped >= 1);  // asleep again after the warm ones
+  CHECK(st.stopped >= 1);
 }
 
 TEST_CASE("walk feed: entries are readable as they are walked, before the walk ends", "[read_ahead]") {

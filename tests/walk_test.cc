@@ -63,7 +63,7 @@ TEST_CASE("walk: directories first, names sorted bytewise, modes and sizes", "[w
   CHECK(m["env/b/a.py"]->mode == 0755);
   CHECK(m["env/b/z.txt"]->mode == 0600);
   CHECK(m["env/a.txt"]->size == 5);
-  CHECK(m["env/a.txt"]->source == root + "/a.txt");
+  CHECK(m["env/a.txt"]->source() == root + "/a.txt");
   CHECK(m["env/a.txt"]->was_link_to.empty());
   CHECK(r.files == 4);
   CHECK(r.dirs == 3);
@@ -118,7 +118,7 @@ TEST_CASE("walk: a symlinked directory is copied as a tree and targets outside t
   REQUIRE(m.count("env/lib/core.so"));
   CHECK(m["env/lib/core.so"]->type == EntryType::kFile);
   CHECK(m["env/lib/core.so"]->was_link_to == cache + "/lib/core.so");
-  CHECK(test::slurp(m["env/lib/core.so"]->source) == "CORE");
+  CHECK(test::slurp(m["env/lib/core.so"]->source()) == "CORE");
   REQUIRE(m.count("env/info/index.json"));
   CHECK(m["env/info"]->type == EntryType::kDir);
   CHECK(m["env/info"]->was_link_to == cache + "/info");
@@ -249,5 +249,5 @@ TEST_CASE("walk: the root may itself be a symlink", "[walk]") {
   fs::create_directory_symlink(t / "real", t / "link");
   WalkResult r = walk_tree(t / "link", "env");
   CHECK(paths(r) == std::vector<std::string>{"env", "env/f"});
-  CHECK(test::slurp(r.entries[1].source) == "f");
+  CHECK(test::slurp(r.entries[1].source()) == "f");
 }
