@@ -31,6 +31,7 @@
 #include "common/write_behind.h"
 #include "common/zstd_stream.h"
 #include "packer/environment.h"
+#include "packer/files_text.h"
 #include "packer/pack_checks.h"
 #include "packer/payload_writer.h"
 #include "packer/read_ahead.h"
@@ -211,12 +212,10 @@ PackResult pack(const PackOptions& o) {
   unsigned entries_since_totals = 0;
   // The manifest's "files", rendered as each entry is written (the stream
   // keeps the other threads busy meanwhile), not all at the end.
-  std::string files_json;
-  files_json.reserve(8 << 20);
+  FilesText files_json;
   auto listed = [&files_json](std::string_view path, bundle::EntryType type, uint32_t mode, uint64_t size = 0,
                               std::string_view sha256 = {}, std::string_view target = {}) {
-    if (!files_json.empty()) files_json += ',';
-    bundle::append_file_json(files_json, path, type, mode, size, sha256, target);
+    files_json.add(path, type, mode, size, sha256, target);
   };
   // The reader thread reads, hashes, patches and scans ahead; this thread
   // writes the tar in entry order.
@@ -248,7 +247,7 @@ PackResult pack(const PackOptions& o) {
       auto [n, b] = feed.totals();
       progress.set_totals(n, b, totals_final);
     }
-    if (!e.was_link_to.empty()) m.dereferenced.push_back({e.path, e.was_link_to});
+    if (!e.was_link_to().empty()) m.dereferenced.push_back({e.path, e.was_link_to()});
     switch (e.type) {
       case EntryType::kDir:
         tar.add_dir(e.path, e.mode, e.mtime);
@@ -257,8 +256,8 @@ PackResult pack(const PackOptions& o) {
         progress.add(1, 0);
         break;
       case EntryType::kHardlink:
-        tar.add_hardlink(e.path, e.link_target, e.mtime);
-        listed(e.path, bundle::EntryType::kHardlink, 0, 0, "", e.link_target);
+        tar.add_hardlink(e.path, e.link_target(), e.mtime);
+        listed(e.path, bundle::EntryType::kHardlink, 0, 0, "", e.link_target());
         ++r.hardlinks;
         progress.add(1, 0);
         break;
@@ -286,8 +285,12 @@ PackResult pack(const PackOptions& o) {
   add_meta(bundle::kSbomPath, sbom);
   m.extra["check"] = check.to_json();
   m.extra["tool"] = {{"name", "airlock packer"}, {"version", AIRLOCK_VERSION}};
-  std::string manifest = m.dump(files_json);
-  tar.add_bytes(std::string(bundle::kManifestPath), 0644, now, manifest);
+  auto [manifest_head, manifest_tail] = m.dump_around_files();
+  tar.begin_file(bundle::kManifestPath, 0644, now, manifest_head.size() + files_json.bytes() + manifest_tail.size());
+  auto bytes = [](std::string_view t) { return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(t.data()), t.size()); };
+  tar.data(bytes(manifest_head));
+  files_json.drain([&](std::span<const uint8_t> piece) { tar.data(piece); });
+  tar.data(bytes(manifest_tail));
   tar.close();
   zstd.finish();  // ends the frame, the age stream, and flushes the envelope
   envelope.end_payload();

@@ -78,6 +78,23 @@ uint16_t intern_root(const std::string& dir) {
 
 }  // namespace
 
+const std::string& WalkEntry::no_link() {
+  static const std::string empty;
+  return empty;
+}
+
+void WalkEntry::set_link_target(std::string t) {
+  if (t.empty() && !links) return;
+  if (!links) links = std::make_unique<Links>();
+  links->target = std::move(t);
+}
+
+void WalkEntry::set_was_link_to(std::string t) {
+  if (t.empty() && !links) return;
+  if (!links) links = std::make_unique<Links>();
+  links->was_link_to = std::move(t);
+}
+
 std::string WalkEntry::source() const {
   const std::string* r;
   {
@@ -197,7 +214,7 @@ void Walker::visit(int dfd, const char* name, const std::string& source, const s
     if (fd < 0) return broken(path, source, std::string("cannot open directory: ") + std::strerror(errno));
     WalkEntry e;
     e.path = path;
-    e.was_link_to = std::move(link);
+    e.set_was_link_to(std::move(link));
     e.type = EntryType::kDir;
     e.mode = permission_bits(st.st_mode, source);
     e.mtime = st.st_mtim.tv_sec;
@@ -218,12 +235,12 @@ void Walker::visit(int dfd, const char* name, const std::string& source, const s
   auto [it, inserted] = seen_.try_emplace(id, static_cast<uint32_t>(result_.entries.size()));
   WalkEntry e;
   e.path = path;
-  e.was_link_to = std::move(link);
+  e.set_was_link_to(std::move(link));
   e.mtime = st.st_mtim.tv_sec;
   if (!inserted) {
     const WalkEntry& first = result_.entries[it->second];
     e.type = EntryType::kHardlink;
-    e.link_target = first.path;
+    e.set_link_target(first.path);
     e.mode = first.mode;
     e.size = static_cast<uint64_t>(st.st_size);
     add(std::move(e));

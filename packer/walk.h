@@ -45,14 +45,25 @@ struct WalkEntry {
   // path in place of the archive prefix. Not stored, so a walk of 250,000
   // files costs one path each, not two.
   std::string source() const;
-  std::string link_target;  // kHardlink: archive path of the first occurrence
-  std::string was_link_to;  // the symlink's text when this entry was a symlink
+  // kHardlink: archive path of the first occurrence.
+  const std::string& link_target() const { return links ? links->target : no_link(); }
+  // The symlink's text when this entry was a symlink.
+  const std::string& was_link_to() const { return links ? links->was_link_to : no_link(); }
+  void set_link_target(std::string t);
+  void set_was_link_to(std::string t);
   uint64_t size = 0;        // kFile: bytes; kHardlink: the linked file's (not stored again)
   int64_t mtime = 0;        // seconds since the epoch
   uint32_t mode = 0;        // permission bits only (0777 mask)
   EntryType type = EntryType::kFile;
   uint8_t prefix_len = 0;   // of the archive prefix ("env", "wheels") in path
   uint16_t root = 0;        // the walked root (an interned path)
+
+  // Few entries are links: their texts live apart, so an entry is small.
+  struct Links {
+    std::string target, was_link_to;
+  };
+  std::unique_ptr<Links> links;
+  static const std::string& no_link();
 };
 
 struct SkippedEntry {

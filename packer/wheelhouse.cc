@@ -119,7 +119,7 @@ void filter_wheelhouse_entries(std::vector<WalkEntry>& entries, WalkResult& coun
     // a file of the environment, such as ensurepip's bundled pip).
     if (e.type == EntryType::kHardlink) {
       e.type = EntryType::kFile;
-      e.link_target.clear();
+      e.set_link_target({});
       --counts.hardlinks;
       ++counts.files;
       counts.bytes += e.size;

@@ -327,7 +327,7 @@ TEST_CASE("wheelhouse: a wheel that is a hardlink is stored as a file of its own
     REQUIRE(by.count(p));
     CHECK(by[p]->type == EntryType::kFile);
     CHECK(by[p]->size == 11);
-    CHECK(by[p]->link_target.empty());
+    CHECK(by[p]->link_target().empty());
   }
   REQUIRE(by.count("wheels/d-1.0-py3-none-any.whl"));
   CHECK(by["wheels/d-1.0-py3-none-any.whl"]->type == EntryType::kFile);

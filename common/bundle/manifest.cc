@@ -75,8 +75,18 @@ std::string Manifest::dump() const {
 // Written by hand, not through a JSON tree: a prefix has ~55,000 entries
 // and a tree of them costs tens of MiB; the packer's memory stays flat.
 std::string Manifest::dump(std::string_view files_json) const {
+  auto [head, tail] = dump_around_files();
   std::string o;
-  o.reserve(files_json.size() + 4096);
+  o.reserve(head.size() + files_json.size() + tail.size());
+  o += head;
+  o += files_json;
+  o += tail;
+  return o;
+}
+
+std::pair<std::string, std::string> Manifest::dump_around_files() const {
+  std::string o;
+  o.reserve(4096);
   o += '{';
   put_key(o, "format", true), put_str(o, format);
   put_key(o, "bundle_id"), put_str(o, bundle_id);
@@ -93,7 +103,8 @@ std::string Manifest::dump(std::string_view files_json) const {
   o += '}';
   put_key(o, "files");
   o += '[';
-  o += files_json;
+  std::string head = std::move(o);
+  o.clear();
   o += ']';
   auto pairs = [&](const char* key, const auto& list, const char* k1, auto get1, const char* k2, auto get2) {
     put_key(o, key);
@@ -133,7 +144,7 @@ std::string Manifest::dump(std::string_view files_json) const {
     o += it.value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   o += "}\n";
-  return o;
+  return {std::move(head), std::move(o)};
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -78,6 +79,10 @@ struct Manifest {
   // rendered by append_file_json, comma-separated: the packer renders each
   // entry as its file is streamed, not all of them after the last one.
   std::string dump(std::string_view files_json) const;
+  // What dump(files_json) writes before the files' entries (up to and with
+  // `"files":[`) and after them: the packer writes its rendered entries in
+  // between, piece by piece, without ever holding the whole text twice.
+  std::pair<std::string, std::string> dump_around_files() const;
   // Strict on the fields it knows (types, modes "0755", hex digests,
   // relative paths); ignores unknown ones.
   static Manifest parse(std::string_view text);
