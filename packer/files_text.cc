@@ -29,12 +29,12 @@ void FilesText::add(std::string_view path, bundle::EntryType type, uint32_t mode
 void FilesText::seal_current() {
   Piece p;
   p.raw = current_.size();
-  p.data.resize(ZSTD_compressBound(current_.size()));
-  size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), p.data.data(), p.data.size(), current_.data(),
+  size_t bound = ZSTD_compressBound(current_.size());
+  if (scratch_.size() < bound) scratch_.resize(bound);
+  size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), scratch_.data(), scratch_.size(), current_.data(),
                                current_.size(), 1);
   if (ZSTD_isError(n)) throw Error(Exit::kUsage, std::string("manifest: zstd: ") + ZSTD_getErrorName(n));
-  p.data.resize(n);
-  p.data.shrink_to_fit();
+  p.data.assign(scratch_.data(), n);
   sealed_.push_back(std::move(p));
   current_.clear();  // keeps its reservation
 }
@@ -46,6 +46,7 @@ size_t FilesText::held() const {
 }
 
 void FilesText::drain(const std::function<void(std::span<const uint8_t>)>& out) {
+  std::string().swap(scratch_);
   std::string buf;
   for (auto& p : sealed_) {
     buf.resize(p.raw);

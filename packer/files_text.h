@@ -43,6 +43,7 @@ class FilesText {
 
   std::vector<Piece> sealed_;
   std::string current_;
+  std::string scratch_;  // compression output, reused
   uint64_t bytes_ = 0;
   void* cctx_ = nullptr;  // ZSTD_CCtx, reused
 };

@@ -128,6 +128,10 @@ void ReadAhead::went_cold() {
 }
 
 void ReadAhead::found_cold() {
+  {
+    std::lock_guard lk(pf_mu_);
+    ++pf_stats_.cold_files;
+  }
   cold_hits_[cold_count_++ % kColdHits] = files_started_;
   // Against the oldest of the last kColdHits.
   if (cold_count_ >= kColdHits && files_started_ - cold_hits_[cold_count_ % kColdHits] < kColdWindow) went_cold();
@@ -344,8 +348,9 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
   ++files_started_;
   const bool in_env = e.path.rfind("env/", 0) == 0;
   const std::string rel = in_env ? e.path.substr(4) : e.path;
-  UniqueFd fd = open_source(e.source());
-  if (!fd) throw_errno("cannot open", e.source());
+  const std::string source = e.source();
+  UniqueFd fd = open_source(source);
+  if (!fd) throw_errno("cannot open", source);
 
   FileResult res;
   Sha256 sha;
@@ -375,13 +380,13 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
         if (r < 0 && errno == EAGAIN) found_cold();
         else if (r < 0 && errno == EOPNOTSUPP) nowait_ok_ = false;
         publish();  // before waiting for the disk
-        n = read_some(fd.get(), e.source(), want);
+        n = read_some(fd.get(), source, want);
       }
     } else {
       // Without RWF_NOWAIT there is no telling whether this read waits for
       // the disk: what is gathered goes first.
       if (first && !nowait_ok_) publish();
-      n = read_some(fd.get(), e.source(), want);
+      n = read_some(fd.get(), source, want);
     }
     if (n == 0) changed_size(e, std::to_string(total));
     if (n > rest) changed_size(e, "more");
@@ -393,7 +398,7 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
       // ELF files: RPATH/RUNPATH planned from the file's own tables (pread),
       // then patched chunk by chunk: the source is never modified, and the
       // archive and the manifest see the patched bytes.
-      if (elf) patch = plan_elf_patch_file(rel, e.source(), prefixes_);
+      if (elf) patch = plan_elf_patch_file(rel, source, prefixes_);
       // Scan for the prefix only what may be listed for relocation: not ELF
       // files, not bytecode or archives. They are most of a prefix's bytes.
       scan = in_env && !elf && !never_relocated(rel);

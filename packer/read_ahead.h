@@ -70,6 +70,7 @@ class ReadAhead {
   struct PrefetchStats {
     int started = 0, stopped = 0;
     uint64_t advised = 0;
+    uint64_t cold_files = 0;  // files the reader found not all in memory
     bool finished = false;
   };
   PrefetchStats prefetch_stats();

@@ -99,6 +99,7 @@ std::string WalkEntry::source() const {
   const std::string* r;
   {
     std::lock_guard lk(roots_mu);
+    if (root >= roots.size()) return path;  // not from a walk
     r = &roots[root];  // a deque's elements stay where they are
   }
   std::string s;
@@ -130,11 +131,11 @@ void Walker::walk(const std::string& dir, const std::string& archive_prefix) {
     if (::stat(a.c_str(), &ast) == 0) stack.push_back({{ast.st_dev, ast.st_ino}, &a});
   }
 
-  int fd = ::open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw_errno("cannot open directory", dir);
   if (archive_prefix.size() > UINT8_MAX) throw Error(Exit::kUsage, archive_prefix + ": archive prefix too long");
   root_ = intern_root(dir);
   prefix_len_ = static_cast<uint8_t>(archive_prefix.size());
+  int fd = ::open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw_errno("cannot open directory", dir);
   WalkEntry e;
   e.path = archive_prefix;
   e.type = EntryType::kDir;

@@ -25,7 +25,7 @@ namespace {
 
 // Reads every walked file through ReadAhead; returns path -> bytes, and
 // checks each file's SHA-256 and size against what was read.
-std::map<std::string, std::string> read_all(const WalkResult& w, bool& prefetched) {
+std::map<std::string, std::string> read_all(const WalkResult& w, bool& prefetched, uint64_t* cold_files = nullptr) {
   std::map<std::string, std::string> got;
   ReadAhead reader(w.entries, {});
   ReadAhead::Event ev;
@@ -41,6 +41,7 @@ std::map<std::string, std::string> read_all(const WalkResult& w, bool& prefetche
     }
   }
   prefetched = reader.prefetching();
+  if (cold_files) *cold_files = reader.prefetch_stats().cold_files;
   return got;
 }
 
@@ -78,15 +79,20 @@ TEST_CASE("read-ahead: files out of the page cache are read in order, whole, and
   if (tmpfs) WARN("temporary directory is on tmpfs: its pages cannot leave memory, so the cold path is not exercised");
   else CHECK(prefetched);
 
-  // Now warm: the same bytes, and no prefetching. (The machine may evict
-  // pages of its own accord meanwhile: three tries.)
-  prefetched = true;
-  for (int attempt = 0; attempt < 3 && prefetched; ++attempt) CHECK(read_all(w, prefetched) == want);
+  // The machine may evict pages of its own accord while a case runs
+  // (other tests write and read a lot). A case is tried again only when the
+  // reader found more files out of memory than the case put there.
+
+  // Now warm: the same bytes, and no prefetching.
+  uint64_t cold = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    CHECK(read_all(w, prefetched, &cold) == want);
+    if (!prefetched || cold == 0) break;
+  }
   CHECK_FALSE(prefetched);
 
   // A few files out of the cache among warm ones are not a cold cache.
-  prefetched = true;
-  for (int attempt = 0; attempt < 3 && prefetched; ++attempt) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
     int evicted = 0;
     for (const auto& [path, data] : want) {
       if (data.empty() || ++evicted > 3) continue;
@@ -95,7 +101,8 @@ TEST_CASE("read-ahead: files out of the page cache are read in order, whole, and
       ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
       ::close(fd);
     }
-    CHECK(read_all(w, prefetched) == want);
+    CHECK(read_all(w, prefetched, &cold) == want);
+    if (!prefetched || cold <= 3) break;
   }
   CHECK_FALSE(prefetched);
 }
@@ -174,28 +181,29 @@ TEST_CASE("read-ahead: prefetching asks only for files not in memory and sleeps 
   int fd = ::open(files.back().c_str(), O_RDONLY);
   bool cachestat = page_cache_holds(fd, 5000).has_value();
   ::close(fd);
-  // The machine may evict pages of its own accord meanwhile (other tests
-  // write and read a lot): each case gets three tries, and passes if one
-  // of them shows the behaviour.
+  // The machine may evict pages of its own accord while a case runs (other
+  // tests write and read a lot). A case is tried again only when the reader
+  // found more files out of memory than the case put there.
 
   // Four files out of memory, each more than 64 files after the one
   // before: not a cold cache.
   bool stayed_asleep = false;
-  for (int attempt = 0; attempt < 3 && !stayed_asleep; ++attempt) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
     cache({0, 100, 200, 300});
     ReadAhead reader(w.entries, {});
     CHECK(drain(reader) == want);
-    stayed_asleep = reader.prefetch_stats().started == 0;
+    auto s0 = reader.prefetch_stats();
+    stayed_asleep = s0.started == 0;
+    if (stayed_asleep || s0.cold_files <= 4) break;
   }
   CHECK(stayed_asleep);
 
   // The first 16 files out of memory, the rest in it: prefetching starts,
-  // asks for at most the files out of memory (some slack for pages the
-  // machine evicts; without the check it asks for every file after the
-  // start, over 600) and sleeps again after the warm ones.
-  bool as_expected = false;
+  // asks for at most the files out of memory (some slack; without the
+  // check it asks for every file after the start, over 600) and sleeps
+  // again after the warm ones.
   ReadAhead::PrefetchStats st;
-  for (int attempt = 0; attempt < 3 && !as_expected; ++attempt) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
     std::set<size_t> first16;
     for (size_t i = 0; i < 16; ++i) first16.insert(i);
     cache(first16);
@@ -206,7 +214,9 @@ TEST_CASE("read-ahead: prefetching asks only for files not in memory and sleeps 
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       st = reader.prefetch_stats();
     }
-    as_expected = st.started >= 1 && (!cachestat || (st.advised < 100 && st.stopped >= 1));
+    CHECK(st.started >= 1);  // every time: evictions never prevent it
+    bool as_expected = !cachestat || (st.advised < 100 && st.stopped >= 1);
+    if (as_expected || st.cold_files <= 16) break;
   }
   CHECK(st.started >= 1);
   if (!cachestat) {

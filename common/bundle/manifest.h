@@ -18,7 +18,7 @@ class ManifestError : public Error {
   explicit ManifestError(std::string message) : Error(Exit::kVerify, "manifest: " + std::move(message)) {}
 };
 
-enum class EntryType { kDir, kFile, kHardlink };
+enum class EntryType : uint8_t { kDir, kFile, kHardlink };
 const char* to_string(EntryType t);
 
 struct FileEntry {
