@@ -39,18 +39,20 @@ ab_setup() {
 # one command under `/usr/bin/time -f "%e %U %S" -o t.txt`), then prints
 # each build's median wall and CPU (user+sys) time.
 ab_runs() {
-  local fn=$1 i b w u s
-  declare -A W C
+  local fn=$1 i k w u s
+  # Keyed by side, not by directory: OLD and NEW may be the same build
+  # (to see the noise), and their runs must not mix.
+  declare -A W C DIR=([old]="$OLD" [new]="$NEW")
   for i in $(seq 1 "$RUNS"); do
-    for b in "$OLD" "$NEW"; do
-      "$fn" "$b"
+    for k in old new; do
+      "$fn" "${DIR[$k]}"
       read -r w u s < t.txt
-      W[$b]+="$w "
-      C[$b]+="$(echo "$u + $s" | bc) "
+      W[$k]+="$w "
+      C[$k]+="$(echo "$u + $s" | bc) "
     done
   done
-  for b in "$OLD" "$NEW"; do
+  for k in old new; do
     # shellcheck disable=SC2086
-    echo "$b: median wall $(median ${W[$b]}) s, CPU $(median ${C[$b]}) s   (wall: ${W[$b]})"
+    echo "${DIR[$k]} ($k): median wall $(median ${W[$k]}) s, CPU $(median ${C[$k]}) s   (wall: ${W[$k]})"
   done
 }
