@@ -201,7 +201,7 @@ void PayloadWriter::header(std::string_view path, char type, uint32_t mode, int6
     std::memcpy(h.name, stand_in.data(), stand_in.size());
   }
   if (link_fits) {
-    std::memcpy(h.linkname, link.data(), link.size());
+    if (!link.empty()) std::memcpy(h.linkname, link.data(), link.size());
   } else {
     std::string stand_in = ascii_stand_in(link, sizeof h.linkname);
     std::memcpy(h.linkname, stand_in.data(), stand_in.size());

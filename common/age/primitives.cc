@@ -27,7 +27,8 @@ void hkdf_sha256(std::span<const uint8_t> ikm, std::span<const uint8_t> salt, st
   SecureBytes prk(crypto_auth_hmacsha256_BYTES);
   {
     crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, salt.data(), salt.size());
+    static const uint8_t kNone = 0;  // the key may not be a null pointer, even when empty
+    crypto_auth_hmacsha256_init(&st, salt.empty() ? &kNone : salt.data(), salt.size());
     crypto_auth_hmacsha256_update(&st, ikm.data(), ikm.size());
     crypto_auth_hmacsha256_final(&st, prk.data());
     sodium_memzero(&st, sizeof st);
