@@ -178,8 +178,9 @@ void ReadAhead::prefetch_run() {
     if (i <= reading_.load() || e->size == 0) continue;  // the reader is there or past it
     // Errors do not matter here: the reader reports them. A big file is
     // asked for up to the window only; the kernel's own read-ahead follows.
-    UniqueFd fd(::open(e->source().c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK));
-    if (!fd && errno == EPERM) fd = UniqueFd(::open(e->source().c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    const std::string source = e->source();
+    UniqueFd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK));
+    if (!fd && errno == EPERM) fd = UniqueFd(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (!fd) continue;
     uint64_t len = std::min(e->size, kPrefetchBytes);
     if (page_cache_holds(fd.get(), len).value_or(false)) {
