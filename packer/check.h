@@ -28,6 +28,8 @@ struct CheckOptions {
   bool allow_sdist = false;
   bool rehearse = true;      // run the pip rehearsal
   bool doctor = true;        // run the shared-library doctor
+  std::string target;        // --target: preset, glibc-X.Y or probe file ("" = none)
+  bool portable = false;     // --portable: judge as if what the target lacks is carried
   std::vector<std::string> host_dirs;  // library dirs of the host; empty = ld.so.conf + defaults
   // env_dir as inspect_environment() already found it (the packer asked
   // first); null: the checks ask the interpreter themselves.

@@ -30,6 +30,8 @@ struct PackOptions {
   bool skip_broken_links = false;
   bool no_check = false;
   bool allow_sdist = false;
+  std::string target;     // --target: preset, glibc-X.Y or probe file ("" = none)
+  bool portable = false;  // --portable: carry what the target lacks
   std::string sbom_out;
   std::string audit_log;
   OutputOptions output;

@@ -284,4 +284,9 @@ void rewrite_string_file(const std::string& path, const DynamicInfo& info, const
   if (::close(fd.release()) != 0) throw_errno("close failed", path);
 }
 
+void rewrite_interp_file(const std::string& path, const std::string& expected_old, const std::string& new_value) {
+  (void)path, (void)expected_old, (void)new_value;
+  throw ElfError(path, "PT_INTERP rewriting is not built yet");
+}
+
 }  // namespace airlock::elf

@@ -65,8 +65,31 @@ struct DynString {
   uint64_t file_offset = 0;  // where its first byte is in the file
 };
 
+// One library's entry of DT_VERNEED (.gnu.version_r): the symbol versions
+// this file needs from it ("libc.so.6": GLIBC_2.2.5, GLIBC_2.34, ...).
+struct VersionNeed {
+  std::string file;
+  std::vector<std::string> versions;
+};
+
+// PT_INTERP: the program interpreter an executable asks the kernel for.
+struct Interp {
+  std::string value;         // "/lib64/ld-linux-x86-64.so.2"
+  uint64_t file_offset = 0;  // p_offset
+  uint64_t size = 0;         // p_filesz: the room in place, the NUL included
+};
+
 struct DynamicInfo {
   bool has_dynamic = false;  // false: static executable, object file, ...
+  uint16_t type = 0;         // e_type (ET_EXEC, ET_DYN, ...)
+  std::optional<Interp> interp;          // PT_INTERP, when the file has one
+  std::vector<VersionNeed> version_needs;  // DT_VERNEED, in file order
+  // DT_VERDEF: the versions this file defines, without the base entry (the
+  // one flagged VER_FLG_BASE, which names the file itself).
+  std::vector<std::string> version_defs;
+  // The minimum kernel from the NT_GNU_ABI_TAG note ("3.2.0"), when there
+  // is one (glibc's libc.so.6 and ld.so carry it).
+  std::optional<std::string> abi_tag;
   std::vector<std::string> needed;
   std::optional<std::string> soname;
   std::optional<DynString> rpath;    // DT_RPATH
@@ -101,5 +124,12 @@ void rewrite_string(std::span<uint8_t> file, const DynamicInfo& info, const DynS
                     const std::string& new_value, const std::string& tag, const std::string& name);
 void rewrite_string_file(const std::string& path, const DynamicInfo& info, const DynString& old,
                          const std::string& new_value, const std::string& tag);
+
+// Writes `new_value` (NUL-padded to the segment's size) over the PT_INTERP
+// string of the file at `path`, after checking that the file still holds
+// `expected_old` there. Throws ElfRewriteError (tag "PT_INTERP") when the
+// new value does not fit (it needs size - 1 bytes at most) or the file
+// changed, ElfError when it has no PT_INTERP.
+void rewrite_interp_file(const std::string& path, const std::string& expected_old, const std::string& new_value);
 
 }  // namespace airlock::elf
