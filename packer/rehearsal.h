@@ -27,6 +27,9 @@ struct RehearsalInput {
   std::vector<WheelInfo> wheels;  // what the wheelhouse holds (read_wheel)
   std::vector<std::string> sdists;  // sdist files in the wheelhouse
   bool allow_sdist = false;
+  // pip's --platform/--python-version/--implementation/--abi/--only-binary
+  // for the secure node's target (packer/platform_tags.h); empty: this host.
+  std::vector<std::string> pip_target_args;
   int timeout_ms = 600'000;
 };
 

@@ -9,4 +9,6 @@ Command list_command();
 Command unpack_command();
 Command decrypt_command();
 Command audit_verify_command();
+Command probe_command();      // cmd_probe.cc
+Command link_test_command();  // cmd_link_test.cc
 }  // namespace airlock::unpacker
