@@ -19,6 +19,11 @@ const char* to_string(Severity s) {
   return "?";
 }
 
+std::string CheckReport::label_needs_glibc() const {
+  if (portable_plan.carry_glibc || needs_glibc.empty()) return "none";
+  return needs_glibc;
+}
+
 size_t CheckReport::count(Severity s) const {
   return static_cast<size_t>(std::count_if(findings.begin(), findings.end(), [s](const Finding& f) { return f.severity == s; }));
 }
@@ -30,6 +35,12 @@ CheckReport run_checks(const CheckOptions& opt) {
                 "the rehearsal resolves the requirements against the wheelhouse alone, as the secure node will");
   if (!opt.requirements.empty() && !fs::is_regular_file(opt.requirements))
     throw_errno("cannot read requirements file", opt.requirements, ENOENT);
+  if (opt.portable && opt.target.empty())
+    throw Error(Exit::kUsage, "--portable needs --target: the bundle carries what the target lacks",
+                "name the secure node with --target (a preset such as rhel8, glibc-X.Y, or the file "
+                "'unpacker probe' wrote on the node); --target manylinux2014 assumes the least");
+  if (!opt.target.empty()) r.target = resolve_target(opt.target);
+  r.portable = opt.portable;
   r.environment = opt.environment ? *opt.environment : inspect_environment(opt.env_dir);
   const Environment& env = r.environment;
   std::string abs_interpreter = env.prefix + "/" + env.interpreter;
@@ -54,6 +65,11 @@ CheckReport run_checks(const CheckOptions& opt) {
     in.wheels = r.wheels;
     in.sdists = r.sdists;
     in.allow_sdist = opt.allow_sdist;
+    if (!opt.target.empty()) {  // pip judges the wheels as the node's pip will
+      Target t = resolve_target(opt.target);
+      in.pip_target_args = target_pip_args(t, env.python);
+      in.target_label = t.label();
+    }
     r.rehearsal = rehearse_install(in);
     r.findings.insert(r.findings.end(), r.rehearsal.findings.begin(), r.rehearsal.findings.end());
   }
@@ -66,9 +82,14 @@ CheckReport run_checks(const CheckOptions& opt) {
     d.site_packages = site_packages;
     d.wheels = wheel_paths;
     d.host_dirs = opt.host_dirs;
+    d.target = r.target ? &*r.target : nullptr;
+    d.portable = opt.portable;
     DoctorResult dr = run_doctor(d);
     r.elf_files = dr.elf_files;
     r.needed = dr.needed;
+    r.needs_glibc = dr.needs_glibc;
+    r.needs_glibc_by = dr.needs_glibc_by;
+    r.portable_plan = std::move(dr.portable);
     r.findings.insert(r.findings.end(), dr.findings.begin(), dr.findings.end());
   }
 
@@ -136,6 +157,17 @@ std::string format_report(const CheckReport& r) {
     o << "install rehearsal: not run (no wheelhouse)\n";
   o << "shared libraries: " << plural(r.elf_files, "ELF file") << ", " << std::to_string(r.needed) + " needed librar" + (r.needed == 1 ? "y" : "ies")
     << " resolved\n";
+  if (r.target) o << "target: " << r.target->label() << (r.portable ? ", --portable" : "") << "\n";
+  if (r.portable_plan.carry_glibc)
+    o << "C library: carried (glibc " << r.portable_plan.host_glibc << "); needs-glibc: none\n";
+  else if (!r.needs_glibc.empty())
+    o << "C library: runs where glibc >= " << r.needs_glibc << " (" << r.needs_glibc_by << " needs GLIBC_"
+      << r.needs_glibc << ")\n";
+  if (!r.portable_plan.libs.empty()) {
+    o << "carried libraries: " << r.portable_plan.libs.size() << " (";
+    for (size_t i = 0; i < r.portable_plan.libs.size(); ++i) o << (i ? ", " : "") << r.portable_plan.libs[i].soname;
+    o << ")\n";
+  }
   format_section(o, r, Severity::kError, "ERRORS");
   format_section(o, r, Severity::kWarning, "WARNINGS");
   format_section(o, r, Severity::kInfo, "NOTES");
@@ -170,6 +202,16 @@ json report_json(const CheckReport& r) {
            {{"ran", r.rehearsal.ran}, {"pip", r.rehearsal.pip_version}, {"method", r.rehearsal.method},
             {"resolved", resolved}}},
           {"doctor", {{"elf_files", r.elf_files}, {"needed", r.needed}}},
+          {"target", r.target ? json(r.target->label()) : json(nullptr)},
+          {"portable", r.portable},
+          {"needs_glibc", r.label_needs_glibc()},
+          {"needs_glibc_by", r.needs_glibc_by},
+          {"carries_glibc", r.portable_plan.carry_glibc ? json(r.portable_plan.host_glibc) : json(nullptr)},
+          {"carried_libraries", [&] {
+             json a = json::array();
+             for (const auto& l : r.portable_plan.libs) a.push_back({{"soname", l.soname}, {"host_path", l.host_path}});
+             return a;
+           }()},
           {"findings", findings}};
 }
 

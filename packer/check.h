@@ -10,6 +10,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,13 @@ struct CheckReport {
   std::vector<std::string> sdists;  // sdist files in the wheelhouse
   RehearsalResult rehearsal;        // resolved distributions, pip version, method
   size_t elf_files = 0, needed = 0; // what the doctor examined
+  std::optional<Target> target;     // --target, resolved
+  bool portable = false;
+  std::string needs_glibc;          // "2.35": highest GLIBC_ any file needs ("" = none versioned)
+  std::string needs_glibc_by;       // a file that needs it
+  PortablePlan portable_plan;       // what --portable carries
+  // The label's needs-glibc: "none" when the C library is carried.
+  std::string label_needs_glibc() const;
   std::vector<Finding> findings;    // errors first, then warnings, then info
 
   size_t count(Severity s) const;

@@ -19,13 +19,22 @@ Command check_command() {
             app.add_option("--wheelhouse", opt->wheelhouse, "Directory of wheels the secure node will install from");
             app.add_flag("--allow-sdist", opt->allow_sdist,
                          "Accept source distributions (they need a compiler on the secure node)");
+            app.add_option("--target", opt->target,
+                           "The secure node: a preset (rhel7, rhel8, rhel9, debian11, debian12, ubuntu20.04, "
+                           "ubuntu22.04, ubuntu24.04, manylinux2014, manylinux_2_28, manylinux_2_34), glibc-X.Y, "
+                           "or the file 'unpacker probe' wrote on the node");
+            app.add_flag("--portable", opt->portable,
+                         "Judge as if the bundle carries what the target lacks (host libraries, and this host's "
+                         "C library when the target's is older); needs --target");
             out->add_to(app, false);
             app.footer(
                 "Checks, without changing anything:\n"
                 "  install rehearsal  the environment's own pip resolves the requirements against the\n"
                 "                     wheelhouse alone (--no-index), for this interpreter's tags;\n"
                 "  library doctor     every ELF file of the environment and of the wheels has each needed\n"
-                "                     shared library resolved as the loader will after relocation.\n"
+                "                     shared library resolved as the loader will after relocation;\n"
+                "                     with --target, the glibc/C++ runtime versions each file needs and\n"
+                "                     every library the node lacks (docs/targets.md).\n"
                 "Exit status: 0 no errors (warnings allowed); 1 errors found (the bundle would fail on\n"
                 "the secure node); 2 usage or I/O error (e.g. DIR is not a Python environment).\n"
                 "See docs/check.md.");

@@ -120,6 +120,18 @@ Command pack_command() {
                          "Leave out dangling links, directory loops and unreadable files (recorded in the manifest)");
             app.add_flag("--no-check", o->no_check, "Seal without the checks of 'packer check' (recorded in the label)");
             app.add_flag("--allow-sdist", o->allow_sdist, "Carry source distributions (they need a compiler on the secure node)");
+            app.add_option("--target", o->target,
+                           "The secure node: a preset (rhel7, rhel8, rhel9, debian11, debian12, ubuntu20.04, "
+                           "ubuntu22.04, ubuntu24.04, manylinux2014, manylinux_2_28, manylinux_2_34), glibc-X.Y, "
+                           "or the file 'unpacker probe' wrote on the node; the checks judge every ELF file "
+                           "against it");
+            app.add_flag("--portable", o->portable,
+                         "Carry what the target lacks: host libraries the environment uses, and this host's C "
+                         "library when the target's is older (used by the environment's own programs only); "
+                         "needs --target");
+            app.add_option("--link-test-skip", o->link_test_skip,
+                           "Glob (relative to the environment) of plugin objects the unpacker's link test leaves "
+                           "out: they load only inside their host library (repeatable)");
             app.add_option("--sbom-out", o->sbom_out, "Also write the bundle's CycloneDX SBOM to this file");
             app.add_option("--audit-log", o->audit_log, "Audit log (default $AIRLOCK_AUDIT_LOG or ~/.local/state/airlock/audit.jsonl)");
             o->output.add_to(app);
@@ -130,6 +142,8 @@ Command pack_command() {
                 "The bundle is one file: a tar of payload.age (the environment and wheels, zstd-compressed and\n"
                 "encrypted to the -R key), LABEL.txt (plaintext handling label) and their minisign signatures.\n"
                 "Carry it and signing.pub to the secure node; there run 'unpacker unpack'.\n"
+                "For an older secure node: run 'unpacker probe' there first, then pack with\n"
+                "--target FILE (or the --target glibc-X.Y it prints) and --portable (docs/targets.md).\n"
                 "Exit status: 0 sealed; 1 checks found errors; 2 usage or I/O error; 130 interrupted.\n"
                 "On any failure no output file is left behind.");
             return [o]() -> int {

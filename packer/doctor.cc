@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "common/elf/elf.h"
@@ -67,9 +68,43 @@ struct Place {
   std::string dir;  // rel when inside, absolute otherwise
 };
 
+// The highest version of `family` ("GLIBC") among `versions`, if any.
+std::optional<DotVersion> max_of(const std::vector<std::string>& versions, const std::string& family) {
+  std::optional<DotVersion> best;
+  for (const std::string& v : versions) {
+    auto sv = SymbolVersion::parse(v);
+    if (sv && sv->family == family && (!best || sv->version > *best)) best = sv->version;
+  }
+  return best;
+}
+
+const std::vector<std::string>& needs_from(const elf::DynamicInfo& info, const std::string& lib) {
+  static const std::vector<std::string> none;
+  for (const auto& vn : info.version_needs)
+    if (vn.file == lib) return vn.versions;
+  return none;
+}
+
+// The highest GLIBC_ version a file needs from glibc's libraries.
+std::optional<DotVersion> glibc_need(const elf::DynamicInfo& info) {
+  std::optional<DotVersion> best;
+  for (const auto& vn : info.version_needs) {
+    if (!is_glibc_library(vn.file)) continue;
+    auto v = max_of(vn.versions, "GLIBC");
+    if (v && (!best || *v > *best)) best = v;
+  }
+  return best;
+}
+
+std::string users_text(const std::vector<std::string>& users) {
+  std::string s = users.front();
+  if (users.size() > 1) s += " and " + std::to_string(users.size() - 1) + " more";
+  return s;
+}
+
 class Doctor {
  public:
-  explicit Doctor(const DoctorInput& in) : in_(in) {
+  explicit Doctor(const DoctorInput& in) : in_(in), target_(in.target) {
     env_ = fs::path(in.env_dir).lexically_normal().string();
     while (env_.size() > 1 && env_.back() == '/') env_.pop_back();
     host_dirs_ = in.host_dirs.empty() ? host_library_dirs() : in.host_dirs;
@@ -80,8 +115,14 @@ class Doctor {
     for (const std::string& w : in_.wheels) scan_wheel(w);
     find_preloaded();
     for (const ElfEntry& e : entries_) check(e);
+    if (target_ && in_.portable) close_carried();
+    judge_glibc();
     report();
     res_.elf_files = entries_.size();
+    if (needs_glibc_) {
+      res_.needs_glibc = needs_glibc_->str();
+      res_.needs_glibc_by = needs_glibc_by_;
+    }
     return std::move(res_);
   }
 
@@ -115,6 +156,8 @@ class Doctor {
                     "the doctor could not check this file's libraries; check it with 'readelf -d'");
       }
     }
+    // A stable order: findings and plans do not depend on directory order.
+    std::sort(entries_.begin(), entries_.end(), [](const ElfEntry& a, const ElfEntry& b) { return a.rel < b.rel; });
   }
 
   void scan_wheel(const std::string& wheel) {
@@ -195,10 +238,47 @@ class Doctor {
     return {};
   }
 
+  void need_glibc(const elf::DynamicInfo& info, const std::string& display) {
+    auto v = glibc_need(info);
+    if (!v) return;
+    if (!needs_glibc_ || *v > *needs_glibc_) {
+      needs_glibc_ = v;
+      needs_glibc_by_ = display;
+    }
+    if (target_ && *v > target_->glibc) glibc_short_.push_back({display, "GLIBC_" + v->str()});
+  }
+
+  // Whether the target gives `lib` (with the versions `user` needs) well
+  // enough that nothing is carried for it.
+  bool target_suffices(const std::string& lib, const std::vector<std::string>& versions, const std::string& host,
+                       Target::Provision& prov) const {
+    prov = target_->provides(lib, versions);
+    if (!prov.present || !prov.missing_versions.empty()) return false;
+    // --portable against a preset: the baseline libraries it only assumes
+    // by name (libz, libX11, ...) may be missing from a minimal node, so
+    // they are carried too; a probe file says what is really there.
+    if (in_.portable && prov.assumed && !host.empty() && !is_driver_library(lib)) return false;
+    return true;
+  }
+
+  void carry(const std::string& lib, const std::string& host, const std::string& user) {
+    auto [it, fresh] = carried_.try_emplace(lib);
+    if (fresh) {
+      std::error_code ec;
+      std::string real = fs::canonical(host, ec).string();
+      it->second.soname = lib;
+      it->second.host_path = real.empty() ? host : real;
+      carry_queue_.push_back(lib);
+    }
+    it->second.users.push_back(user);
+  }
+
   void check(const ElfEntry& e) {
     std::vector<std::string> outside;
     std::vector<Place> places = search_places(e, &outside);
     for (const std::string& o : outside) outside_runpaths_[o].push_back(e.display);
+    need_glibc(e.info, e.display);
+    if (e.info.interp && !e.from_wheel) res_.portable.executables.push_back(e.rel);
     for (const std::string& lib : e.info.needed) {
       ++res_.needed;
       if (lib.find('/') != std::string::npos) {
@@ -207,6 +287,19 @@ class Doctor {
       }
       if (search_path_hit(e, lib) || preloaded_.count(lib)) continue;
       std::string host = host_lookup(lib, places);
+      if (target_) {
+        if (is_glibc_library(lib)) continue;  // the C library is judged as a whole (judge_glibc)
+        const auto& versions = needs_from(e.info, lib);
+        Target::Provision prov;
+        if (target_suffices(lib, versions, host, prov)) continue;
+        if (in_.portable && !host.empty() && !is_driver_library(lib)) {
+          carry(lib, host, e.display);
+          if (!e.from_wheel) reach_.insert(e.rel);
+          continue;
+        }
+        not_on_target(lib, host, e.display, prov);
+        continue;
+      }
       if (host.empty()) {
         if (!in_manylinux_baseline(lib)) missing(e, lib, places);
         continue;
@@ -217,6 +310,94 @@ class Doctor {
         h.second.push_back(e.display);
       }
     }
+  }
+
+  // The carried libraries' own needs, until nothing new is carried: they
+  // find each other in the grafted directory ($ORIGIN) and everything else
+  // on the node.
+  void close_carried() {
+    for (size_t i = 0; i < carry_queue_.size(); ++i) {
+      std::string lib = carry_queue_[i];
+      std::string host = carried_[lib].host_path;
+      std::string display = lib + " (carried from " + host + ")";
+      elf::DynamicInfo info;
+      try {
+        info = elf::read_dynamic_file(host);
+      } catch (const elf::ElfError& err) {
+        add_finding(Severity::kError, "unreadable-elf", host, err.what(), "the library cannot be carried unread");
+        continue;
+      }
+      need_glibc(info, display);
+      for (const std::string& dep : info.needed) {
+        if (is_glibc_library(dep) || carried_.count(dep)) continue;
+        const auto& versions = needs_from(info, dep);
+        std::string dep_host = host_lookup(dep, {});
+        Target::Provision prov;
+        if (target_suffices(dep, versions, dep_host, prov)) continue;
+        if (!dep_host.empty() && !is_driver_library(dep)) {
+          carry(dep, dep_host, display);
+          continue;
+        }
+        not_on_target(dep, dep_host, display, prov);
+      }
+    }
+    for (auto& [lib, l] : carried_) res_.portable.libs.push_back(l);
+    res_.portable.reach.assign(reach_.begin(), reach_.end());
+  }
+
+  void not_on_target(const std::string& lib, const std::string& host, const std::string& user,
+                     const Target::Provision& prov) {
+    auto& n = not_on_target_[lib];
+    n.host = host;
+    n.present = prov.present;
+    n.users.push_back(user);
+    for (const std::string& v : prov.missing_versions)
+      if (std::find(n.missing.begin(), n.missing.end(), v) == n.missing.end()) n.missing.push_back(v);
+  }
+
+  // The node's C library against what the bundle needs from it.
+  void judge_glibc() {
+    if (!target_ || !needs_glibc_ || *needs_glibc_ <= target_->glibc) return;
+    if (!in_.portable) {
+      std::stable_sort(glibc_short_.begin(), glibc_short_.end(),
+                       [](const auto& a, const auto& b) { return a.second > b.second; });
+      for (const auto& [file, version] : glibc_short_)
+        add_finding(Severity::kError, "glibc-too-old", file,
+                    file + " needs " + version + "; " + target_->name + " has " + target_->glibc.str(),
+                    "the environment was built against this host's newer C library: pack with --portable to "
+                    "carry it for the environment's own programs (docs/targets.md), or build the environment "
+                    "on a system whose glibc is not newer than " + target_->glibc.str());
+      return;
+    }
+    PortablePlan& p = res_.portable;
+    std::string libc = host_lookup("libc.so.6", {});
+    if (libc.empty()) {
+      add_finding(Severity::kError, "glibc-not-carried", "libc.so.6",
+                  "the bundle needs GLIBC_" + needs_glibc_->str() + " and " + target_->name + " has " +
+                      target_->glibc.str() + ", but this host's libc.so.6 was not found to carry",
+                  "");
+      return;
+    }
+    std::error_code ec;
+    std::string real = fs::canonical(libc, ec).string();
+    if (real.empty()) real = libc;
+    p.carry_glibc = true;
+    p.glibc_dir = fs::path(real).parent_path().string();
+    try {
+      elf::DynamicInfo info = elf::read_dynamic_file(real);
+      if (auto v = max_of(info.version_defs, "GLIBC")) p.host_glibc = v->str();
+      if (info.abi_tag) p.glibc_kernel = *info.abi_tag;
+    } catch (const elf::ElfError& err) {
+      add_finding(Severity::kError, "unreadable-elf", real, err.what(), "");
+    }
+    if (p.host_glibc.empty()) p.host_glibc = needs_glibc_->str();
+    auto need_kernel = DotVersion::parse(p.glibc_kernel);
+    auto have_kernel = DotVersion::parse(target_->kernel);
+    if (need_kernel && have_kernel && *have_kernel < *need_kernel)
+      add_finding(Severity::kError, "kernel-too-old", real,
+                  "this host's C library (glibc " + p.host_glibc + ") needs Linux " + p.glibc_kernel + "; " +
+                      target_->name + " runs " + target_->kernel,
+                  "build the environment on an older system instead of carrying this C library");
   }
 
   void missing(const ElfEntry& e, const std::string& lib, const std::vector<Place>& places) {
@@ -239,24 +420,62 @@ class Doctor {
 
   void report() {
     for (const auto& [lib, h] : host_libs_) {
-      std::string users = h.second.front();
-      if (h.second.size() > 1) users += " and " + std::to_string(h.second.size() - 1) + " more";
       add_finding(Severity::kWarning, "host-library", h.first,
-                  lib + " is taken from this host (" + h.first + ") by " + users,
+                  lib + " is taken from this host (" + h.first + ") by " + users_text(h.second),
                   "these libraries are outside the environment and not in the manylinux2014 baseline, so the "
-                  "secure node may lack them: check there with 'ldconfig -p', or use an environment that "
-                  "carries its own copies (a conda env does)");
+                  "secure node may lack them: name the node with --target (a preset, glibc-X.Y, or the file "
+                  "'unpacker probe' writes there) to know, and --portable to carry them");
     }
     for (const auto& [entry, files] : outside_runpaths_) {
-      std::string users = files.front();
-      if (files.size() > 1) users += " and " + std::to_string(files.size() - 1) + " more";
+      std::string users = users_text(files);
       add_finding(Severity::kWarning, "absolute-runpath", users,
                   users + " searches " + entry + ", a directory outside the environment that the secure node may not have",
                   "libraries found there on this host may be missing or different on the secure node");
     }
+    for (const auto& [lib, n] : not_on_target_) {
+      std::string users = users_text(n.users);
+      if (n.present) {
+        std::string versions;
+        for (const std::string& v : n.missing) versions += (versions.empty() ? "" : ", ") + v;
+        add_finding(Severity::kError, "library-too-old-on-target", lib,
+                    users + " needs " + versions + " from " + lib + ", which " + target_->label() + " lacks",
+                    carry_hint(lib, n.host));
+      } else {
+        add_finding(Severity::kError, "library-not-on-target", lib,
+                    users + " needs " + lib + ", which is neither in the environment nor on " + target_->label() +
+                        (n.host.empty() ? " (nor on this host)" : " (this host has it: " + n.host + ")"),
+                    carry_hint(lib, n.host));
+      }
+    }
+    for (const PortablePlan::Lib& l : res_.portable.libs)
+      add_finding(Severity::kInfo, "carried-library", l.host_path,
+                  l.soname + " is carried from " + l.host_path + " for " + users_text(l.users), "");
+    const PortablePlan& p = res_.portable;
+    if (p.carry_glibc)
+      add_finding(Severity::kInfo, "carried-glibc", p.glibc_dir,
+                  "this host's C library (glibc " + p.host_glibc + ", from " + p.glibc_dir + ") is carried: " +
+                      target_->name + " has " + target_->glibc.str() + " and " + needs_glibc_by_ + " needs GLIBC_" +
+                      needs_glibc_->str() + "; the environment's own programs use it, the node's are untouched",
+                  "");
   }
 
+  std::string carry_hint(const std::string& lib, const std::string& host) const {
+    if (is_driver_library(lib))
+      return lib + " belongs to the node's graphics or accelerator driver and is never carried: the node must "
+                   "provide it";
+    if (host.empty()) return "add what provides " + lib + " to the environment, or install it on the node";
+    if (in_.portable) return "";
+    return "pack with --portable to carry it from this host; 'unpacker probe' on the node lists what it has";
+  }
+
+  struct NotOnTarget {
+    std::string host;
+    bool present = false;
+    std::vector<std::string> users, missing;
+  };
+
   const DoctorInput& in_;
+  const Target* target_;
   std::string env_;
   std::vector<std::string> host_dirs_;
   std::vector<ElfEntry> entries_;
@@ -265,6 +484,13 @@ class Doctor {
   std::set<std::string> preloaded_;
   std::map<std::string, std::pair<std::string, std::vector<std::string>>> host_libs_;
   std::map<std::string, std::vector<std::string>> outside_runpaths_;
+  std::optional<DotVersion> needs_glibc_;
+  std::string needs_glibc_by_;
+  std::vector<std::pair<std::string, std::string>> glibc_short_;  // file, "GLIBC_2.35"
+  std::map<std::string, PortablePlan::Lib> carried_;
+  std::vector<std::string> carry_queue_;
+  std::set<std::string> reach_;
+  std::map<std::string, NotOnTarget> not_on_target_;
   DoctorResult res_;
 };
 
@@ -291,6 +517,14 @@ void read_ld_so_conf(const std::string& path, std::vector<std::string>& out, int
 }
 
 }  // namespace
+
+bool is_driver_library(const std::string& soname) {
+  static const char* const kPrefixes[] = {"libGL.", "libGLX", "libEGL.", "libGLES", "libOpenGL.", "libcuda.",
+                                          "libnvidia-", "libOpenCL.", "libvulkan.", "libdrm."};
+  for (const char* p : kPrefixes)
+    if (soname.rfind(p, 0) == 0) return true;
+  return false;
+}
 
 bool in_manylinux_baseline(const std::string& soname) {
   return std::find_if(kBaseline.begin(), kBaseline.end(), [&](const char* b) { return soname == b; }) != kBaseline.end();

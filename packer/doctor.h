@@ -15,12 +15,21 @@
 // secure node may lack it. Absolute RUNPATH/RPATH entries outside the
 // environment: warning. Libraries in the environment are themselves in the
 // scan, so the closure inside the environment is checked too.
+//
+// With a target (packer/target.h) every file is also judged against the
+// secure node: the GLIBC_ versions it needs from the node's C library,
+// the GLIBCXX_/CXXABI_/GCC_ versions from its C++ runtime, and every
+// library found neither in the environment nor on the node is an error.
+// With `portable`, what the node lacks and this host has is planned for
+// carrying instead (PortablePlan): the libraries, their own dependencies,
+// and the host's C library when the node's is older than the bundle needs.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "packer/finding.h"
+#include "packer/target.h"
 
 namespace airlock::packer {
 
@@ -32,12 +41,40 @@ struct DoctorInput {
   std::vector<std::string> wheels;  // wheel files to look into
   // The host's library directories; empty = default paths + /etc/ld.so.conf.
   std::vector<std::string> host_dirs;
+  const Target* target = nullptr;  // the secure node, when known
+  bool portable = false;           // plan carrying what the target lacks
+};
+
+// What --portable carries, as the doctor planned it (packer/portable.h
+// builds it).
+struct PortablePlan {
+  struct Lib {
+    std::string soname;
+    std::string host_path;           // where this host has it (realpath)
+    std::vector<std::string> users;  // files that need it (display names)
+  };
+  std::vector<Lib> libs;          // host libraries to graft, dependencies included
+  bool carry_glibc = false;       // the node's C library is older than needed
+  std::string glibc_dir;          // the host directory of libc.so.6
+  std::string host_glibc;         // "2.36": what the host's libc.so.6 defines
+  std::string glibc_kernel;       // "3.2.0": the kernel the host's libc needs
+  // Environment files with PT_INTERP (executables): with carry_glibc they
+  // are pointed at the carried loader.
+  std::vector<std::string> executables;
+  // Environment files (not wheel members) that need a grafted library:
+  // the grafted directory is added to their search path.
+  std::vector<std::string> reach;
+  bool empty() const { return libs.empty() && !carry_glibc; }
 };
 
 struct DoctorResult {
   std::vector<Finding> findings;
   size_t elf_files = 0;  // files examined (environment + wheel members)
   size_t needed = 0;     // DT_NEEDED entries resolved
+  // The highest GLIBC_ version any file of the bundle needs from the node's
+  // C library, and one file that needs it ("" when none is versioned).
+  std::string needs_glibc, needs_glibc_by;
+  PortablePlan portable;  // filled with DoctorInput::portable
 };
 
 DoctorResult run_doctor(const DoctorInput& in);
@@ -45,6 +82,10 @@ DoctorResult run_doctor(const DoctorInput& in);
 // True for libraries every manylinux2014 system provides (PEP 599's list,
 // as auditwheel's policy has it, plus the dynamic loader itself).
 bool in_manylinux_baseline(const std::string& soname);
+
+// Libraries that belong to the node's hardware drivers (libGL, libcuda,
+// ...): never carried from this host.
+bool is_driver_library(const std::string& soname);
 
 // The host's library search directories: /etc/ld.so.conf (with includes)
 // and the loader's defaults.

@@ -33,6 +33,8 @@
 #include "packer/environment.h"
 #include "packer/files_text.h"
 #include "packer/pack_checks.h"
+#include "packer/portable.h"
+#include "packer/target.h"
 #include "packer/payload_writer.h"
 #include "packer/read_ahead.h"
 #include "packer/relocate.h"
@@ -130,6 +132,20 @@ PackResult pack(const PackOptions& o) {
   PackResult r;
   r.out = o.out;
 
+  // Options that contradict each other, and the target: before any work.
+  std::optional<Target> target;
+  if (!o.target.empty()) target = resolve_target(o.target);
+  if (o.portable) {
+    if (!target)
+      throw Error(Exit::kUsage, "--portable needs --target: the bundle carries what the target lacks",
+                  "name the secure node with --target (a preset such as rhel8, glibc-X.Y, or the file "
+                  "'unpacker probe' wrote on the node)");
+    if (o.no_check)
+      throw Error(Exit::kUsage, "--portable cannot be combined with --no-check",
+                  "what --portable carries is planned by the checks' library doctor");
+    require_patchelf();
+  }
+
   // Keys and recipients first: a typo should fail before any work.
   minisign::SecretKey sk = load_signing_key(o);
   r.signer_key_id = minisign::key_id_hex(sk.key_id());
@@ -161,17 +177,24 @@ PackResult pack(const PackOptions& o) {
   walker.feed_to(&feed);
   std::optional<WheelSource> wheels_slot;  // outlives the walking thread, which may be in it
   WalkThread walking(feed);
-  if (!root.empty()) walking.start([&] {
-    walker.walk(root, "env");
-    std::string dir = walking.wheelhouse();  // once it is known
-    if (!dir.empty()) {
-      // Wheelhouse entries are filtered before anyone reads them.
-      walker.hold();
-      walker.walk(dir, "wheels");
-      walker.publish_held(
-          [&](std::vector<WalkEntry>& held) { filter_wheelhouse_entries(held, walker.result(), o.allow_sdist); });
-    }
-  });
+  std::string runtime_dir;  // --portable: what is carried, walked after the environment
+  auto start_walk = [&] {
+    walking.start([&] {
+      walker.walk(root, "env");
+      if (!runtime_dir.empty()) walker.walk(runtime_dir, std::string("env/") + kRuntimeDir);
+      std::string dir = walking.wheelhouse();  // once it is known
+      if (!dir.empty()) {
+        // Wheelhouse entries are filtered before anyone reads them.
+        walker.hold();
+        walker.walk(dir, "wheels");
+        walker.publish_held(
+            [&](std::vector<WalkEntry>& held) { filter_wheelhouse_entries(held, walker.result(), o.allow_sdist); });
+      }
+    });
+  };
+  // With --portable some files are read from patched copies, known only
+  // after the checks: the walk waits for them.
+  if (!root.empty() && !o.portable) start_walk();
   Environment env = inspect_environment(o.env_dir);
   r.python = python_summary(env);
   note("environment " + env.prefix + " (" + to_string(env.kind) + ", Python " + r.python + ")", o.output);
@@ -181,6 +204,19 @@ PackResult pack(const PackOptions& o) {
 
   WheelSource& wheels = wheels_slot.emplace(prepare_wheelhouse(env, o));
   CheckSummary check = run_pack_checks(env, wheels, o);
+  PortableBuild portable;
+  std::map<std::pair<uint64_t, uint64_t>, Walker::Replacement> replacements;
+  if (o.portable) {
+    portable = build_portable(check.report.portable_plan, env, target->label());
+    runtime_dir = portable.runtime_dir;
+    for (const auto& [id, rep] : portable.replacements) replacements[id] = {rep.source, rep.size};
+    if (!replacements.empty())
+      walker.replace = [&replacements](dev_t dev, ino_t ino) -> const Walker::Replacement* {
+        auto it = replacements.find({static_cast<uint64_t>(dev), static_cast<uint64_t>(ino)});
+        return it == replacements.end() ? nullptr : &it->second;
+      };
+    if (!root.empty()) start_walk();
+  }
   walking.set_wheelhouse(wheels.dir);
 
   bundle::Manifest m;
@@ -214,8 +250,8 @@ PackResult pack(const PackOptions& o) {
   // keeps the other threads busy meanwhile), not all at the end.
   FilesText files_json;
   auto listed = [&files_json](std::string_view path, bundle::EntryType type, uint32_t mode, uint64_t size = 0,
-                              std::string_view sha256 = {}, std::string_view target = {}) {
-    files_json.add(path, type, mode, size, sha256, target);
+                              std::string_view sha256 = {}, std::string_view link = {}) {
+    files_json.add(path, type, mode, size, sha256, link);
   };
   // The reader thread reads, hashes, patches and scans ahead; this thread
   // writes the tar in entry order.
@@ -281,9 +317,18 @@ PackResult pack(const PackOptions& o) {
   listed("airlock", bundle::EntryType::kDir, 0755);
   add_meta(bundle::kRequirementsPath, wheels.requirements_text);
   add_meta(bundle::kLockPath, requirements_lock(m.wheels));
-  std::string sbom = make_pack_sbom(check, m, o);
+  std::vector<SbomCarried> carried;
+  for (const CarriedFile& f : portable.carried)
+    carried.push_back({f.path, f.soname, f.host_path, f.kind, f.sha256, f.package, f.version});
+  std::string sbom = make_pack_sbom(check, m, o, carried);
   add_meta(bundle::kSbomPath, sbom);
   m.extra["check"] = check.to_json();
+  nlohmann::json runtime = portable.record;
+  runtime["target"] = target ? nlohmann::json(target->label()) : nlohmann::json("none");
+  runtime["needs_glibc"] = check.report.label_needs_glibc();
+  if (!check.ran && !o.portable) runtime["needs_glibc"] = "unknown";
+  m.extra["runtime"] = runtime;
+  if (!o.link_test_skip.empty()) m.extra["link_test"] = {{"skip", o.link_test_skip}};
   m.extra["tool"] = {{"name", "airlock packer"}, {"version", AIRLOCK_VERSION}};
   auto [manifest_head, manifest_tail] = m.dump_around_files();
   tar.begin_file(bundle::kManifestPath, 0644, now, manifest_head.size() + files_json.bytes() + manifest_tail.size());
@@ -328,6 +373,9 @@ PackResult pack(const PackOptions& o) {
   label.set("source-prefix", env.prefix);
   label.set("wheels", std::to_string(r.wheels));
   label.set("check", check.label_value());
+  label.set("target", target ? target->label() : "none");
+  label.set("needs-glibc", runtime["needs_glibc"].get<std::string>());
+  if (check.report.portable_plan.carry_glibc) label.set("carries-glibc", check.report.portable_plan.host_glibc);
   label.set("tool", std::string("airlock packer ") + AIRLOCK_VERSION);
   label.free_text = bundle::label_instructions(fs::path(o.out).filename().string());
   std::string label_text = label.format();

@@ -32,6 +32,7 @@ struct PackOptions {
   bool allow_sdist = false;
   std::string target;     // --target: preset, glibc-X.Y or probe file ("" = none)
   bool portable = false;  // --portable: carry what the target lacks
+  std::vector<std::string> link_test_skip;  // globs the unpacker's link test leaves out
   std::string sbom_out;
   std::string audit_log;
   OutputOptions output;

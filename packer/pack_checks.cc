@@ -29,7 +29,9 @@ CheckSummary run_pack_checks(const Environment& env, const WheelSource& wheels, 
   co.wheelhouse = wheels.dir;
   co.allow_sdist = o.allow_sdist;
   co.rehearse = !o.no_check && !wheels.dir.empty();
-  co.doctor = !o.no_check;
+  co.doctor = !o.no_check || o.portable;  // --portable is planned by the doctor
+  co.target = o.target;
+  co.portable = o.portable;
   CheckSummary s;
   s.ran = !o.no_check;
   note(o.no_check ? "checks skipped (--no-check)" : "checking: offline install rehearsal and shared libraries",
@@ -51,7 +53,8 @@ CheckSummary run_pack_checks(const Environment& env, const WheelSource& wheels, 
   return s;
 }
 
-std::string make_pack_sbom(const CheckSummary& check, const bundle::Manifest& m, const PackOptions& o) {
+std::string make_pack_sbom(const CheckSummary& check, const bundle::Manifest& m, const PackOptions& o,
+                           const std::vector<SbomCarried>& carried) {
   SbomInput in;
   in.env_dir = check.report.environment.prefix;
   in.python_version = check.report.environment.python.version;
@@ -60,6 +63,7 @@ std::string make_pack_sbom(const CheckSummary& check, const bundle::Manifest& m,
   in.bundle_id = m.bundle_id;
   in.bundle_name = std::filesystem::path(o.out).filename().string();
   in.timestamp = m.created;
+  in.carried = carried;
   return make_sbom(in);
 }
 

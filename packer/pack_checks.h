@@ -8,6 +8,7 @@
 #include "common/bundle/manifest.h"
 #include "packer/check.h"
 #include "packer/environment.h"
+#include "packer/sbom.h"
 #include "packer/wheelhouse.h"
 
 namespace airlock::packer {
@@ -27,6 +28,7 @@ struct CheckSummary {
 CheckSummary run_pack_checks(const Environment& env, const WheelSource& wheels, const PackOptions& o);
 
 // CycloneDX JSON for airlock/sbom.cdx.json.
-std::string make_pack_sbom(const CheckSummary& check, const bundle::Manifest& m, const PackOptions& o);
+std::string make_pack_sbom(const CheckSummary& check, const bundle::Manifest& m, const PackOptions& o,
+                           const std::vector<SbomCarried>& carried = {});
 
 }  // namespace airlock::packer

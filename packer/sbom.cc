@@ -192,6 +192,28 @@ std::string make_sbom(const SbomInput& in) {
     deps.emplace_back(ref, names);
   }
 
+  for (const SbomCarried& f : in.carried) {
+    json c{{"type", "library"},
+           {"bom-ref", unique_ref("carried:" + f.path)},
+           {"name", f.soname},
+           {"hashes", json::array({{{"alg", "SHA-256"}, {"content", f.sha256}}})},
+           {"description", f.kind == "glibc" ? "C library runtime carried from the packing host"
+                                             : "shared library carried from the packing host"},
+           {"properties", json::array({{{"name", "airlock:carried-from"}, {"value", f.host_path}},
+                                       {{"name", "airlock:payload-path"}, {"value", f.path}}})}};
+    if (!f.version.empty()) c["version"] = f.version;
+    if (!f.package.empty()) {
+      std::string name = f.package.substr(0, f.package.find(':'));
+      std::string arch = f.package.find(':') == std::string::npos ? "" : f.package.substr(f.package.find(':') + 1);
+      std::string purl = "pkg:deb/debian/" + purl_encode(name);
+      if (!f.version.empty()) purl += "@" + purl_encode(f.version);
+      if (!arch.empty()) purl += "?arch=" + purl_encode(arch);
+      c["purl"] = purl;
+      c["properties"].push_back({{"name", "airlock:debian-package"}, {"value", f.package}});
+    }
+    components.push_back(std::move(c));
+  }
+
   std::vector<std::pair<std::string, std::vector<std::string>>> env_deps;
   for (const InstalledDist& d : installed_distributions(in.env_dir)) {
     std::string ref = unique_ref("env:" + d.source);

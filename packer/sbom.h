@@ -16,6 +16,17 @@ namespace airlock::packer {
 
 inline constexpr const char* kSbomSpecVersion = "1.5";
 
+// A file --portable carries from the packing host (a library, or a part
+// of the C library runtime).
+struct SbomCarried {
+  std::string path;       // in the payload: "env/airlock-runtime/lib/libssl.so.3"
+  std::string soname;
+  std::string host_path;  // where it came from
+  std::string kind;       // "library" or "glibc"
+  std::string sha256;
+  std::string package, version;  // Debian package "libssl3:amd64" and version, where dpkg knows
+};
+
 struct SbomInput {
   std::string env_dir;                 // the environment directory ("" = none)
   std::string python_version;          // "3.12.1" ("" = no interpreter component)
@@ -24,6 +35,7 @@ struct SbomInput {
   std::string bundle_id;               // lowercase UUID -> serialNumber "urn:uuid:..." ("" = none)
   std::string bundle_name;             // -> metadata.component ("" = none)
   std::string timestamp;               // RFC 3339 UTC; "" = now
+  std::vector<SbomCarried> carried;    // --portable
 };
 
 // The SBOM as pretty-printed JSON (ends with a newline).

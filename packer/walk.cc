@@ -95,7 +95,13 @@ void WalkEntry::set_was_link_to(std::string t) {
   links->was_link_to = std::move(t);
 }
 
+void WalkEntry::set_source(std::string s) {
+  if (!links) links = std::make_unique<Links>();
+  links->source = std::move(s);
+}
+
 std::string WalkEntry::source() const {
+  if (links && !links->source.empty()) return links->source;
   const std::string* r;
   {
     std::lock_guard lk(roots_mu);
@@ -258,9 +264,14 @@ void Walker::visit(int dfd, const char* name, const std::string& source, const s
   }
   e.type = EntryType::kFile;
   e.size = static_cast<uint64_t>(st.st_size);
+  if (replace)
+    if (const Replacement* r = replace(st.st_dev, st.st_ino)) {
+      e.size = r->size;
+      e.set_source(r->source);
+    }
   e.mode = permission_bits(st.st_mode, source);
   ++result_.files;
-  result_.bytes += static_cast<uint64_t>(st.st_size);
+  result_.bytes += e.size;
   add(std::move(e));
 }
 

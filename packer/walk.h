@@ -51,6 +51,8 @@ struct WalkEntry {
   const std::string& was_link_to() const { return links ? links->was_link_to : no_link(); }
   void set_link_target(std::string t);
   void set_was_link_to(std::string t);
+  // Read from another file than the walked one (a patched copy).
+  void set_source(std::string s);
   uint64_t size = 0;        // kFile: bytes; kHardlink: the linked file's (not stored again)
   int64_t mtime = 0;        // seconds since the epoch
   uint32_t mode = 0;        // permission bits only (0777 mask)
@@ -60,7 +62,7 @@ struct WalkEntry {
 
   // Few entries are links: their texts live apart, so an entry is small.
   struct Links {
-    std::string target, was_link_to;
+    std::string target, was_link_to, source;
   };
   std::unique_ptr<Links> links;
   static const std::string& no_link();
@@ -152,6 +154,14 @@ class Walker {
     feed->entries_ = &result_.entries;
   }
   void hold();
+  // Regular files for which `replace` returns a path are read from that
+  // path instead, with its size (--portable's patched copies). Set before
+  // the walk starts.
+  struct Replacement {
+    std::string source;
+    uint64_t size = 0;
+  };
+  std::function<const Replacement*(dev_t, ino_t)> replace;
   void publish_held(const std::function<void(std::vector<WalkEntry>&)>& edit);
 
  private:

@@ -1,5 +1,7 @@
 #include "unpacker/relocate.h"
 
+#include "common/elf/elf.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -89,6 +91,37 @@ size_t apply_relocation(int dirfd, const bundle::Manifest& m, const std::string&
     ++changed;
   }
   return changed;
+}
+
+size_t place_runtime(const std::string& staging, const bundle::Manifest& m, const std::string& dest) {
+  auto rt = m.extra.find("runtime");
+  if (rt == m.extra.end() || !rt->is_object() || !rt->contains("interp")) return 0;
+  const nlohmann::json& r = *rt;
+  auto bad = [](const std::string& why) { return Error(Exit::kVerify, "manifest: runtime: " + why); };
+  if (!r["interp"].is_array() || !r.value("loader", nlohmann::json()).is_string() ||
+      !r.value("interp_placeholder", nlohmann::json()).is_string())
+    throw bad("interp, loader and interp_placeholder must be a list and two strings");
+  std::string loader = r["loader"], placeholder = r["interp_placeholder"];
+  // Both name files of this payload: the same rules as its members.
+  auto inside_env = [](const std::string& p) {
+    return p.rfind("env/", 0) == 0 && p.find("/../") == std::string::npos && p.find("/./") == std::string::npos &&
+           p.find('\0') == std::string::npos && p.size() > 4 && p.back() != '/';
+  };
+  if (!inside_env(loader)) throw bad("loader \"" + loader + "\" is not a path inside env/");
+  std::string interp = dest + "/" + loader;
+  if (interp.size() + 1 > placeholder.size() + 1)
+    throw Error(Exit::kUsage,
+                "the destination path is too long for this bundle's carried C library: the programs' interpreter "
+                "would be \"" + interp + "\" (" + std::to_string(interp.size()) + " bytes), and the packer left room for " +
+                    std::to_string(placeholder.size()),
+                "unpack to a shorter path with -C");
+  size_t placed = 0;
+  for (const auto& p : r["interp"]) {
+    if (!p.is_string() || !inside_env(p.get<std::string>())) throw bad("interp lists a path outside env/");
+    elf::rewrite_interp_file(staging + "/" + p.get<std::string>(), placeholder, interp);
+    ++placed;
+  }
+  return placed;
 }
 
 }  // namespace airlock::unpacker

@@ -29,4 +29,13 @@ RelocateResult relocate_binary(std::string& data, std::string_view from, std::st
 // take the new path.
 size_t apply_relocation(int dirfd, const bundle::Manifest& m, const std::string& new_env);
 
+// A bundle packed with --portable that carries its C library: the
+// executables listed in the manifest's runtime.interp have a placeholder
+// as their ELF interpreter; it is overwritten in place with the carried
+// loader's final path, DEST/<runtime.loader>. `staging` is where the tree
+// is now. Returns the number of executables placed. Throws Error (exit 2)
+// when DEST is too long for the room the packer left, exit 1 when the
+// manifest's record is malformed.
+size_t place_runtime(const std::string& staging, const bundle::Manifest& m, const std::string& dest);
+
 }  // namespace airlock::unpacker

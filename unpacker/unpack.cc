@@ -74,6 +74,7 @@ int run_unpack(const UnpackOptions& o) {
     audit.record("decrypt", "ok", "payload.age authenticated; " + std::to_string(vb.content_bytes) + " bytes of tar");
     bundle::Manifest m = check_manifest(got, vb.bundle_id);
     size_t relocated = apply_relocation(staging.fd(), m, dest + "/env");
+    place_runtime(staging.path(), m, dest);
     staging.commit();
     audit.record("extract", "ok",
                  std::to_string(got.entries.size()) + " entries (" + std::to_string(got.file_bytes) +
