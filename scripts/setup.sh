@@ -10,6 +10,10 @@ PACKAGES=(
   libacl1-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev libicu-dev
   # interop and end-to-end tests: the standard tools a security officer uses
   age minisign zstd tar binutils util-linux python3 python3-jsonschema zip unzip
+  # old secure nodes: a Debian 11 root (debootstrap only recommends the
+  # keyring), a Linux 3.10 system call table (seccomp for /usr/bin/python3),
+  # and ELF interpreter and RPATH edits
+  debootstrap debian-archive-keyring python3-seccomp patchelf
   # benchmarks
   hyperfine time bc
 )
