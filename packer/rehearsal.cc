@@ -93,15 +93,53 @@ std::string requirers_of(const std::string& name, const RehearsalInput& in, cons
   return s;
 }
 
+bool has_target(const RehearsalInput& in) { return !in.pip_target_args.empty(); }
+
+// What a wheel must be built for: "cp312/linux_x86_64", or with a target
+// "cp312 on rhel8 (glibc 2.28)".
+std::string wanted(const RehearsalInput& in) {
+  return has_target(in) ? in.python_tag + " on " + in.target_label : in.python_tag + "/" + in.platform_tag;
+}
+
 std::string download_hint(const RehearsalInput& in, const std::string& req) {
-  return "on a connected machine, fetch a wheel for " + in.python_tag + "/" + in.platform_tag +
+  if (has_target(in)) {
+    // The newest platform tag the target takes (the first --platform).
+    std::string newest;
+    for (size_t i = 0; i + 1 < in.pip_target_args.size() && newest.empty(); ++i)
+      if (in.pip_target_args[i] == "--platform") newest = in.pip_target_args[i + 1];
+    return "on a connected machine, fetch a wheel of '" + req + "' for " + wanted(in) +
+           (newest.empty() ? "" : " (tagged " + newest + " or older)") +
+           " into the wheelhouse: 'packer pack --download' with the same --target asks pip for exactly those";
+  }
+  return "on a connected machine, fetch a wheel for " + wanted(in) +
          " into the wheelhouse, e.g. with this environment's pip: " + in.interpreter +
          " -m pip download --only-binary :all: -d " + in.wheelhouse + " '" + req + "'";
 }
 
+// "a.whl (needs glibc 2.34), b.whl (is for cp311-cp311)": `files`, each
+// with why pip refuses it for the target (refused_only: only those).
+std::string files_with_reasons(const std::vector<std::string>& files, const RehearsalInput& in, bool refused_only,
+                               std::string_view pip_version) {
+  std::string s;
+  for (const std::string& f : files) {
+    std::string why = has_target(in) ? wheel_tag_mismatch(f, in.pip_target_args) : "";
+    // Before 20.3 pip takes one platform tag (and no manylinux_2_Y at
+    // all), here as on the node.
+    if (why.empty() && has_target(in) && !pip_version.empty() && !pip_version_at_least(pip_version, 20, 3))
+      why = "pip " + std::string(pip_version) +
+            (f.find("manylinux_") != std::string::npos ? " knows no manylinux_2_Y tags"
+                                                       : " takes only one platform tag") +
+            "; pip 20.3 and later take it";
+    if (refused_only && why.empty()) continue;
+    s += (s.empty() ? "" : ", ") + f + (why.empty() ? "" : " (" + why + ")");
+  }
+  return s;
+}
+
 // One finding for a distribution pip could not find.
 Finding missing_finding(const std::string& req_text, const std::string& from, const std::string& versions,
-                        const RehearsalInput& in, const std::vector<RequirementLine>& reqs) {
+                        const RehearsalInput& in, const std::vector<RequirementLine>& reqs,
+                        std::string_view pip_version) {
   Requirement req = parse_requirement(req_text);
   std::string name = normalize_name(req.name);
   std::string requirer = from;
@@ -118,19 +156,28 @@ Finding missing_finding(const std::string& req_text, const std::string& from, co
   Finding f;
   f.severity = Severity::kError;
   f.path = req.name;
+  bool no_version = versions.empty() || versions == "none";
   if (!have.empty()) {
-    std::string files;
-    for (size_t i = 0; i < have.size(); ++i) files += (i ? ", " : "") + have[i];
+    std::string files = files_with_reasons(have, in, false, pip_version);
     f.code = "incompatible-distribution";
-    f.message = req_text + by + ": the wheelhouse has " + files + ", but " +
-                (versions.empty() || versions == "none"
-                     ? "no wheel pip accepts for this interpreter (" + in.python_tag + ", " + in.platform_tag + ")"
-                     : "only versions " + versions + ", which do not satisfy '" + req_text + "'");
+    if (has_target(in) && no_version) {
+      // pip was asked for the node's tags: say which system the wheels miss.
+      f.message = "no wheel of " + req_text + " runs on " + in.target_label + ": the wheelhouse has " + files +
+                  (requirer.empty() ? "" : "; required by " + requirer);
+    } else {
+      std::string refused = has_target(in) ? files_with_reasons(have, in, true, pip_version) : "";
+      f.message = req_text + by + ": the wheelhouse has " + files + ", but " +
+                  (no_version ? "no wheel pip accepts for this interpreter (" + in.python_tag + ", " + in.platform_tag + ")"
+                              : "only versions " + versions + ", which do not satisfy '" + req_text + "'") +
+                  (refused.empty() ? "" : "; on " + in.target_label + " pip cannot use " + refused);
+    }
     f.hint = download_hint(in, req_text);
   } else if (!sdists.empty()) {
     f.code = "missing-distribution";
     f.message = req_text + by + ": the wheelhouse has only the source distribution " + sdists.front() +
-                (in.allow_sdist ? ", and pip could not use it offline" : ", and sdists are refused");
+                (!in.allow_sdist   ? ", and sdists are refused"
+                 : has_target(in) ? ", and pip takes only wheels for another system (" + in.target_label + ")"
+                                  : ", and pip could not use it offline");
     f.hint = "put a wheel in its place (" + download_hint(in, req_text) + "), or build one: " + in.interpreter +
              " -m pip wheel --no-deps -w " + in.wheelhouse + " " + sdists.front();
   } else {
@@ -149,12 +196,6 @@ std::string pip_version_of(const std::string& out) {
   return word == "pip" ? v : "";
 }
 
-bool version_at_least(const std::string& v, int major, int minor) {
-  int a = 0, b = 0;
-  if (std::sscanf(v.c_str(), "%d.%d", &a, &b) < 1) return false;
-  return a > major || (a == major && b >= minor);
-}
-
 std::string basename_of_url(const std::string& url) {
   std::string b = url.substr(url.find_last_of('/') + 1);
   std::string out;
@@ -171,19 +212,23 @@ std::string basename_of_url(const std::string& url) {
 
 }  // namespace
 
-std::vector<Finding> findings_from_pip_errors(const std::string& pip_output, const RehearsalInput& in) {
+std::vector<Finding> findings_from_pip_errors(const std::string& pip_output, const RehearsalInput& in,
+                                             std::string_view pip_version) {
   std::vector<Finding> out;
   std::vector<RequirementLine> reqs = read_requirements(in.requirements);
   std::vector<std::string> ls = lines_of(pip_output);
   std::vector<std::string> errors;
-  const std::string kNotFound = "ERROR: Could not find a version that satisfies the requirement ";
+  // pip 20 and later prefix it with "ERROR: "; older pips indent it.
+  const std::string kNotFound = "Could not find a version that satisfies the requirement ";
   for (size_t i = 0; i < ls.size(); ++i) {
     const std::string& l = ls[i];
     if (l.rfind("ERROR: ", 0) == 0) errors.push_back(l.substr(7));
-    if (l.rfind(kNotFound, 0) == 0) {
+    std::string body = trim(l);
+    if (body.rfind("ERROR: ", 0) == 0) body = body.substr(7);
+    if (body.rfind(kNotFound, 0) == 0) {
       // "REQ (from X) (from versions: V)"; X may itself hold parentheses
       // ("-r req.txt (line 2)"), so cut from the right.
-      std::string rest = l.substr(kNotFound.size()), versions, from;
+      std::string rest = body.substr(kNotFound.size()), versions, from;
       size_t fv = rest.rfind(" (from versions: ");
       if (fv != std::string::npos) {
         versions = rest.substr(fv + 17);
@@ -196,7 +241,7 @@ std::vector<Finding> findings_from_pip_errors(const std::string& pip_output, con
         if (!from.empty() && from.back() == ')') from.pop_back();
         rest = rest.substr(0, ff);
       }
-      out.push_back(missing_finding(trim(rest), from, versions, in, reqs));
+      out.push_back(missing_finding(trim(rest), from, versions, in, reqs, pip_version));
     } else if (l.rfind("ERROR: ", 0) == 0 && l.find("conflicting dependencies") != std::string::npos) {
       // pip prints "The conflict is caused by:" and its lines on stdout,
       // which the caller passes before stderr.
@@ -241,7 +286,7 @@ RehearsalResult rehearse_install(const RehearsalInput& in) {
          fn + " is a source distribution: installing it on the secure node runs its build code and needs a "
               "compiler, build tools and its build dependencies there",
          in.allow_sdist ? "make sure the secure node has a compiler and the build dependencies are in the wheelhouse"
-                        : "replace it with a wheel for " + in.python_tag + "/" + in.platform_tag +
+                        : "replace it with a wheel for " + wanted(in) +
                               " (e.g. " + in.interpreter + " -m pip wheel --no-deps -w " + in.wheelhouse + " " + fn +
                               "), or pass --allow-sdist to accept it"});
   }
@@ -272,16 +317,36 @@ RehearsalResult rehearse_install(const RehearsalInput& in) {
   }
   res.ran = true;
 
+  // The node's tags, as this pip can be asked for them.
+  std::vector<std::string> target_args;
+  if (has_target(in)) {
+    if (pip_version_at_least(res.pip_version, 18, 1)) {
+      target_args = pip_target_args_for(in.pip_target_args, res.pip_version);
+    } else {
+      res.findings.push_back(
+          {Severity::kWarning, "rehearsal-not-for-target", in.interpreter,
+           "pip " + res.pip_version + " takes no --platform or --abi for an install, so the rehearsal judged the "
+               "wheels for this host, not for " + in.target_label,
+           "pip 18.1 or later in the environment rehearses for the target: " + in.interpreter +
+               " -m pip install 'pip>=18.1' (the node installs with the environment's own pip)"});
+    }
+  }
+
   std::vector<std::string> args = {"install", "--no-index", "--find-links", in.wheelhouse, "--ignore-installed",
                                    "--no-cache-dir"};
   if (!in.allow_sdist) {
     args.push_back("--only-binary");
     args.push_back(":all:");
   }
+  args.insert(args.end(), target_args.begin(), target_args.end());
   std::string report = scratch.str() + "/report.json";
-  if (version_at_least(res.pip_version, 22, 2)) {
+  if (pip_version_at_least(res.pip_version, 22, 2)) {
     res.method = "dry-run-report";
     args.insert(args.end(), {"--dry-run", "--report", report});
+    // Before 23.3 pip refuses --platform and the like unless --target names
+    // a directory; a dry run writes nothing to it.
+    if (!target_args.empty() && !pip_version_at_least(res.pip_version, 23, 3))
+      args.insert(args.end(), {"--target", scratch.str() + "/target"});
   } else {
     res.method = "target-install";
     args.insert(args.end(), {"--target", scratch.str() + "/target", "--no-compile"});
@@ -293,7 +358,11 @@ RehearsalResult rehearse_install(const RehearsalInput& in) {
   }
   ProcessResult r = pip(args);
   if (r.exit_code != 0) {
-    for (Finding& f : findings_from_pip_errors(r.out + "\n" + r.err, in)) res.findings.push_back(std::move(f));
+    // Worded for the tags pip was given: the target's, or this host's when this pip takes none.
+    RehearsalInput asked = in;
+    if (target_args.empty()) asked.pip_target_args.clear();
+    for (Finding& f : findings_from_pip_errors(r.out + "\n" + r.err, asked, res.pip_version))
+      res.findings.push_back(std::move(f));
     return res;
   }
 

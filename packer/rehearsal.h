@@ -4,15 +4,25 @@
 //
 // pip >= 22.2: `pip install --dry-run --report FILE` (nothing is installed).
 // Older pips: an install into a throwaway --target directory.
+//
+// For a target (--target: the secure node's OS and this interpreter's
+// tags, packer/platform_tags.h) pip is given --platform, --abi, ... as
+// the node's pip will judge the wheels. pip takes those options with
+// --dry-run only from 23.3 on; from 22.2 to 23.2 the dry run also names a
+// throwaway --target directory (nothing is written to it), and before 22.2
+// the install into --target takes them (18.1 and later; pips before 20.3
+// take one --platform and one --abi: pip_target_args_for()).
 // pip runs with a cleared environment (env -i) plus PIP_CONFIG_FILE=/dev/null
 // and PYTHONNOUSERSITE=1: no site configuration, proxies or user site can
 // make the rehearsal pass here and the real install fail there.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "packer/finding.h"
+#include "packer/platform_tags.h"
 #include "packer/wheel.h"
 
 namespace airlock::packer {
@@ -30,6 +40,7 @@ struct RehearsalInput {
   // pip's --platform/--python-version/--implementation/--abi/--only-binary
   // for the secure node's target (packer/platform_tags.h); empty: this host.
   std::vector<std::string> pip_target_args;
+  std::string target_label;  // "rhel8 (glibc 2.28)", for messages ("" with no target)
   int timeout_ms = 600'000;
 };
 
@@ -53,7 +64,9 @@ RehearsalResult rehearse_install(const RehearsalInput& in);
 
 // Exposed for tests: turns pip's output (stdout, then stderr) into findings, naming each missing
 // distribution and what required it (from pip's "(from X)", else from the
-// requirements file or the wheels' Requires-Dist).
-std::vector<Finding> findings_from_pip_errors(const std::string& pip_output, const RehearsalInput& in);
+// requirements file or the wheels' Requires-Dist). With a target, each
+// wheel pip refused is named with why (`pip_version`: the pip that ran).
+std::vector<Finding> findings_from_pip_errors(const std::string& pip_output, const RehearsalInput& in,
+                                             std::string_view pip_version = {});
 
 }  // namespace airlock::packer
