@@ -9,6 +9,8 @@
 #include "common/error.h"
 #include "common/io.h"
 #include "packer/pack.h"
+#include "packer/platform_tags.h"
+#include "packer/target.h"
 
 namespace airlock::packer {
 
@@ -63,7 +65,23 @@ void WheelSource::record_hash(const std::string& archive_path, const std::string
   out.push_back({archive_path, name->name, name->version, sha256});
 }
 
+void check_target_download_options(const PackOptions& o) {
+  if (o.target.empty() || !o.download) return;
+  // pip_download_args holds "--option", "value" pairs and lone flags (--no-index).
+  for (size_t i = 0; i < o.pip_download_args.size(); ++i) {
+    const std::string& a = o.pip_download_args[i];
+    if (is_target_pip_option(a))
+      throw Error(Exit::kUsage,
+                  "--target " + o.target + " and " + a + " both given: --target already sets pip download's " +
+                      "--platform, --python-version, --implementation, --abi and --only-binary",
+                  "leave out " + a + ": with --target pip is asked for wheels that run on the target, for this "
+                  "environment's Python");
+    if (a == "--index-url" || a == "--extra-index-url" || a == "--find-links") ++i;  // skip its value
+  }
+}
+
 WheelSource prepare_wheelhouse(const Environment& env, const PackOptions& o) {
+  check_target_download_options(o);  // before anything is read or run
   WheelSource w;
   if (!o.requirements.empty()) w.requirements_text = read_file(o.requirements);
   if (o.download && !o.wheelhouse.empty())
@@ -71,16 +89,35 @@ WheelSource prepare_wheelhouse(const Environment& env, const PackOptions& o) {
   if (o.download) {
     if (o.requirements.empty())
       throw Error(Exit::kUsage, "--download needs -r REQUIREMENTS", "list what to download in a requirements file");
+    std::optional<Target> target;
+    if (!o.target.empty()) target = resolve_target(o.target);
+    std::string python = env.prefix + "/" + env.interpreter;
     w.tmp = std::make_unique<TempTree>("wheels");
-    std::vector<std::string> argv = {env.prefix + "/" + env.interpreter, "-B", "-m", "pip", "download", "--no-input",
+    std::vector<std::string> argv = {python, "-B", "-m", "pip", "download", "--no-input",
                                      "--disable-pip-version-check", "-r", o.requirements, "-d", w.tmp->path()};
     argv.insert(argv.end(), o.pip_download_args.begin(), o.pip_download_args.end());
-    note("running pip download into a temporary wheelhouse", o.output);
+    if (target) {
+      // Wheels for the node, not for this host: its platforms, this
+      // environment's Python and ABI, as the environment's pip takes them.
+      ProcessResult v = run_process({python, "-B", "-m", "pip", "--version"}, 60'000);
+      std::string pip_version;
+      if (v.exit_code == 0 && v.out.rfind("pip ", 0) == 0) pip_version = v.out.substr(4, v.out.find(' ', 4) - 4);
+      std::vector<std::string> ta = pip_target_args_for(target_pip_args(*target, env.python), pip_version);
+      argv.insert(argv.end(), ta.begin(), ta.end());
+    }
+    note(target ? "running pip download into a temporary wheelhouse, for " + target->label()
+                : std::string("running pip download into a temporary wheelhouse"),
+         o.output);
     ProcessResult pr = run_process(argv, 60 * 60 * 1000);
     if (pr.exit_code != 0) {
       std::string err = pr.err.size() > 4000 ? pr.err.substr(pr.err.size() - 4000) : pr.err;
-      throw Error(Exit::kUsage, "pip download failed (exit " + std::to_string(pr.exit_code) + "):\n" + err,
-                  "check the requirements and the index options (--index-url, --find-links)");
+      std::string hint = "check the requirements and the index options (--index-url, --find-links)";
+      if (target) {
+        std::vector<std::string> p = manylinux_platforms(*target);
+        hint += "; with --target pip takes only wheels for " + env.python.interpreter_tag + " that run on " +
+                target->label() + (p.empty() ? "" : " (" + p.front() + " or older)") + ", never sdists";
+      }
+      throw Error(Exit::kUsage, "pip download failed (exit " + std::to_string(pr.exit_code) + "):\n" + err, hint);
     }
     w.dir = w.tmp->path();
   } else if (!o.wheelhouse.empty()) {

@@ -48,7 +48,14 @@ struct WheelSource {
                    std::vector<bundle::WheelEntry>& out) const;
 };
 
+// With --target, pip download is asked for the target's wheels
+// (packer/platform_tags.h).
 WheelSource prepare_wheelhouse(const Environment& env, const PackOptions& o);
+
+// --target with --download sets pip's --platform, --python-version,
+// --implementation, --abi and --only-binary: given as well, they are a
+// usage error (exit 2). Cheap; prepare_wheelhouse() calls it first.
+void check_target_download_options(const PackOptions& o);
 
 // Keeps wheels (and sdists when allowed) under wheels/; other files there
 // are dropped with a warning.

@@ -3,11 +3,17 @@
 
   mkwheel.py OUTDIR NAME VERSION [--requires DIST ...] [--license L]
              [--ext PYTHON_PREFIX] [--module-text TEXT] [--script NAME]
+             [--tag PY-ABI-PLATFORM]
 
 A pure wheel holds package NAME/__init__.py. With --ext, a C extension
 NAME/_speed.<EXT_SUFFIX> is compiled with gcc against that prefix's headers
 and the wheel is tagged for that interpreter (cpXY-cpXY-linux_x86_64).
---script adds a console_scripts entry point. Prints the wheel's path.
+--script adds a console_scripts entry point. --tag names the wheel's tag
+(e.g. cp312-cp312-manylinux_2_28_x86_64) whatever it holds, as for a wheel
+built elsewhere. --ext-bundled-lib L builds libL here and ships it in the
+wheel as NAME.libs/libL-<hash>.so.1, the extension linked against it with
+RUNPATH $ORIGIN/../NAME.libs, as auditwheel repair does. Prints the wheel's
+path.
 """
 import argparse, base64, hashlib, os, subprocess, sys, tempfile, zipfile
 
@@ -28,9 +34,15 @@ def main():
     ap.add_argument("--ext-lib", metavar="LIBNAME",
                     help="link the extension against lib<LIBNAME>.so found in --ext-libdir")
     ap.add_argument("--ext-libdir")
+    ap.add_argument("--ext-bundled-lib", metavar="LIBNAME",
+                    help="ship lib<LIBNAME> inside the wheel (NAME.libs/) and link the extension against it")
     ap.add_argument("--module-text", default="")
     ap.add_argument("--script")
+    ap.add_argument("--tag", metavar="PY-ABI-PLATFORM",
+                    help="the wheel's tag, in its file name and WHEEL (default: py3-none-any, or the --ext interpreter's)")
     a = ap.parse_args()
+    if a.tag is not None and len(a.tag.split("-")) != 3:
+        ap.error(f"--tag {a.tag!r}: expected PY-ABI-PLATFORM, e.g. cp312-cp312-manylinux_2_28_x86_64")
 
     pkg = a.name.replace("-", "_")
     files = {}
@@ -48,14 +60,15 @@ def main():
             "import sysconfig,sys;print(sysconfig.get_paths()['include']);print(sysconfig.get_config_var('EXT_SUFFIX'));"
             "print('cp%d%d' % sys.version_info[:2])"], text=True).split("\n")
         include, suffix, cptag = info[0], info[1], info[2]
+        clib = a.ext_lib or a.ext_bundled_lib
         src = f"""
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-{"extern int " + a.ext_lib + "_answer(void);" if a.ext_lib else ""}
+{"extern int " + clib + "_answer(void);" if clib else ""}
 static PyObject* add(PyObject* self, PyObject* args) {{
   long x, y;
   if (!PyArg_ParseTuple(args, "ll", &x, &y)) return NULL;
-  return PyLong_FromLong(x + y{" + " + a.ext_lib + "_answer()" if a.ext_lib else ""});
+  return PyLong_FromLong(x + y{" + " + clib + "_answer()" if clib else ""});
 }}
 static PyMethodDef methods[] = {{{{"add", add, METH_VARARGS, "add two ints"}}, {{NULL, NULL, 0, NULL}}}};
 static struct PyModuleDef mod = {{PyModuleDef_HEAD_INIT, "_speed", NULL, -1, methods}};
@@ -68,10 +81,21 @@ PyMODINIT_FUNC PyInit__speed(void) {{ return PyModule_Create(&mod); }}
             cmd = ["gcc", "-shared", "-fPIC", "-O2", "-I", include, c, "-o", so]
             if a.ext_lib:
                 cmd += ["-L", a.ext_libdir, "-l" + a.ext_lib]
+            if a.ext_bundled_lib:
+                lsrc = f"int {clib}_answer(void) {{ return 0; }}\n"
+                soname = f"lib{clib}-{hashlib.sha256(lsrc.encode()).hexdigest()[:8]}.so.1"
+                open(os.path.join(td, "lib.c"), "w").write(lsrc)
+                libso = os.path.join(td, soname)
+                subprocess.check_call(["gcc", "-shared", "-fPIC", "-Wl,-soname," + soname,
+                                       os.path.join(td, "lib.c"), "-o", libso])
+                cmd += [libso, f"-Wl,--enable-new-dtags,-rpath,$ORIGIN/../{pkg}.libs"]
+                files[f"{pkg}.libs/{soname}"] = open(libso, "rb").read()
             subprocess.check_call(cmd)
             files[f"{pkg}/_speed{suffix}"] = open(so, "rb").read()
         init += "from ._speed import add\n"
         tag = f"{cptag}-{cptag}-linux_x86_64"
+    if a.tag:
+        tag = a.tag
     files[f"{pkg}/__init__.py"] = init.encode()
 
     di = f"{pkg}-{a.version}.dist-info"
@@ -79,7 +103,7 @@ PyMODINIT_FUNC PyInit__speed(void) {{ return PyModule_Create(&mod); }}
     for dep in a.requires:
         meta += f"Requires-Dist: {dep}\n"
     files[f"{di}/METADATA"] = meta.encode()
-    files[f"{di}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: mkwheel\nRoot-Is-Purelib: {'false' if a.ext else 'true'}\nTag: {tag}\n").encode()
+    files[f"{di}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: mkwheel\nRoot-Is-Purelib: {'true' if tag.endswith('-any') else 'false'}\nTag: {tag}\n").encode()
     if a.script:
         files[f"{di}/entry_points.txt"] = f"[console_scripts]\n{a.script} = {pkg}:main\n".encode()
     files[f"{di}/top_level.txt"] = f"{pkg}\n".encode()
