@@ -42,7 +42,7 @@ struct ProbeFile {
   std::string os;       // PRETTY_NAME of /etc/os-release, or "unknown"
   std::string kernel;   // "5.10.0" (uname release, up to the first non-version character)
   std::string arch;     // "x86_64"
-  std::string glibc;    // "2.31": the highest GLIBC_2.x the node's libc.so.6 defines
+  std::string glibc;    // "2.31": the release the node's libc.so.6 names, at least the highest GLIBC_2.x glibc's libraries define
   std::vector<ProbeLib> libs;
 };
 
