@@ -438,11 +438,11 @@ class Doctor {
         std::string versions;
         for (const std::string& v : n.missing) versions += (versions.empty() ? "" : ", ") + v;
         add_finding(Severity::kError, "library-too-old-on-target", lib,
-                    users + " needs " + versions + " from " + lib + ", which " + target_->label() + " lacks",
+                    users + (n.users.size() > 1 ? " need " : " needs ") + versions + " from " + lib + ", which " + target_->label() + " lacks",
                     carry_hint(lib, n.host));
       } else {
         add_finding(Severity::kError, "library-not-on-target", lib,
-                    users + " needs " + lib + ", which is neither in the environment nor on " + target_->label() +
+                    users + (n.users.size() > 1 ? " need " : " needs ") + lib + ", which is neither in the environment nor on " + target_->label() +
                         (n.host.empty() ? " (nor on this host)" : " (this host has it: " + n.host + ")"),
                     carry_hint(lib, n.host));
       }

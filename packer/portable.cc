@@ -30,7 +30,7 @@ constexpr const char* kPreload[] = {"libc.so.6",  "libm.so.6",    "libmvec.so.1"
                                     "libdl.so.2", "librt.so.1",   "libutil.so.1",   "libresolv.so.2",
                                     "libanl.so.1", "libnsl.so.1"};
 constexpr const char* kAlsoCarried[] = {"libnss_files.so.2", "libnss_dns.so.2", "libnss_compat.so.2",
-                                        "libBrokenLocale.so.1", "libthread_db.so.1"};
+                                        "libBrokenLocale.so.1"};
 
 std::string find_on_path(const std::string& name) {
   const char* path = std::getenv("PATH");
@@ -231,17 +231,19 @@ PortableBuild build_portable(const PortablePlan& plan, const Environment& env, c
       std::vector<std::string> extra;
       if (plan.carry_glibc) extra.push_back(origin_to(rel, glibc_rel));
       if (grafted) extra.push_back(origin_to(rel, lib_rel));
-      std::vector<std::string> args{"--force-rpath", "--set-rpath", search_path_with(info, rel, env.prefix_strings, extra)};
+      // One edit per run: patchelf 0.14 mixes up the string table when
+      // --add-needed and --set-rpath come in one invocation.
       if (plan.carry_glibc) {
-        args.insert(args.begin(), {"--set-interpreter", interp_placeholder()});
-        // Added in reverse: patchelf puts each new entry first, and libc should lead.
-        for (auto it = preload.rbegin(); it != preload.rend(); ++it)
-          if (std::find(info.needed.begin(), info.needed.end(), *it) == info.needed.end()) {
-            args.push_back("--add-needed");
-            args.push_back(*it);
+        patchelf({"--set-interpreter", interp_placeholder()}, copy);
+        std::vector<std::string> add;  // patchelf orders them itself
+        for (const std::string& lib : preload)
+          if (std::find(info.needed.begin(), info.needed.end(), lib) == info.needed.end()) {
+            add.push_back("--add-needed");
+            add.push_back(lib);
           }
+        if (!add.empty()) patchelf(add, copy);
       }
-      patchelf(args, copy);
+      patchelf({"--force-rpath", "--set-rpath", search_path_with(info, rel, env.prefix_strings, extra)}, copy);
     });
     if (plan.carry_glibc) interp.push_back("env/" + rel);
     edited.push_back({{"path", "env/" + rel},
