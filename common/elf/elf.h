@@ -1,6 +1,8 @@
 // Reading the dynamic section of ELF64 little-endian files (DT_NEEDED,
-// DT_RPATH, DT_RUNPATH, DT_SONAME) and rewriting an RPATH/RUNPATH string in
-// place, without external tools.
+// DT_RPATH, DT_RUNPATH, DT_SONAME, the symbol versions of DT_VERNEED and
+// DT_VERDEF), their program interpreter (PT_INTERP) and minimum kernel
+// (the NT_GNU_ABI_TAG note), and rewriting an RPATH/RUNPATH or PT_INTERP
+// string in place, without external tools.
 //
 // The dynamic string table is found the way the dynamic loader finds it:
 // PT_DYNAMIC -> DT_STRTAB (a virtual address) mapped to a file offset

@@ -1,7 +1,9 @@
 // ELF64 little-endian wire layout: the identification bytes, the file
 // header, program headers, section headers, dynamic entries and symbols, as
-// the System V ABI (gABI, "ELF-64 Object File Format") lays them out. Only
-// what reading DT_NEEDED / DT_RPATH / DT_RUNPATH / DT_SONAME needs.
+// the System V ABI (gABI, "ELF-64 Object File Format") lays them out, and
+// the GNU extensions the loader checks (symbol versions, the ABI note). Only
+// what reading DT_NEEDED / DT_RPATH / DT_RUNPATH / DT_SONAME, PT_INTERP,
+// DT_VERNEED / DT_VERDEF and NT_GNU_ABI_TAG needs.
 //
 // The structs are read with memcpy from byte buffers (never by casting a
 // pointer into the file), so alignment of the input does not matter; the
@@ -35,9 +37,14 @@ inline constexpr uint16_t kEtExec = 2;
 inline constexpr uint16_t kEtDyn = 3;
 inline constexpr uint16_t kEtCore = 4;
 
+// e_phnum: the real count is in section header 0's sh_info
+inline constexpr uint16_t kPnXnum = 0xffff;
+
 // p_type
 inline constexpr uint32_t kPtLoad = 1;
 inline constexpr uint32_t kPtDynamic = 2;
+inline constexpr uint32_t kPtInterp = 3;
+inline constexpr uint32_t kPtNote = 4;
 
 // sh_type
 inline constexpr uint32_t kShtDynsym = 11;
@@ -50,6 +57,22 @@ inline constexpr int64_t kDtStrsz = 10;
 inline constexpr int64_t kDtSoname = 14;
 inline constexpr int64_t kDtRpath = 15;
 inline constexpr int64_t kDtRunpath = 29;
+inline constexpr int64_t kDtVerdef = 0x6ffffffc;
+inline constexpr int64_t kDtVerdefnum = 0x6ffffffd;
+inline constexpr int64_t kDtVerneed = 0x6ffffffe;
+inline constexpr int64_t kDtVerneednum = 0x6fffffff;
+
+// vn_version / vd_version: the only revision there is
+inline constexpr uint16_t kVerNeedCurrent = 1;
+inline constexpr uint16_t kVerDefCurrent = 1;
+// vd_flags: the entry names the file itself, not a version
+inline constexpr uint16_t kVerFlgBase = 0x1;
+
+// NT_GNU_ABI_TAG (.note.ABI-tag): name "GNU\0", desc = os, major, minor,
+// patch as four u32; os 0 is Linux.
+inline constexpr uint32_t kNtGnuAbiTag = 1;
+inline constexpr char kNoteNameGnu[4] = {'G', 'N', 'U', '\0'};
+inline constexpr uint32_t kGnuAbiTagLinux = 0;
 
 struct Ehdr {
   uint8_t e_ident[kIdentSize];
@@ -112,5 +135,55 @@ struct Sym {
   uint64_t st_size;
 };
 static_assert(sizeof(Sym) == 24);
+
+// .gnu.version_r (DT_VERNEED): one Verneed per needed file, each followed
+// (at vn_aux) by vn_cnt Vernaux, one per version; both chained by byte
+// offsets from the record itself, 0 ending the chain.
+struct Verneed {
+  uint16_t vn_version;
+  uint16_t vn_cnt;
+  uint32_t vn_file;  // dynamic string table index
+  uint32_t vn_aux;
+  uint32_t vn_next;
+};
+static_assert(sizeof(Verneed) == 16);
+
+struct Vernaux {
+  uint32_t vna_hash;
+  uint16_t vna_flags;
+  uint16_t vna_other;
+  uint32_t vna_name;  // dynamic string table index
+  uint32_t vna_next;
+};
+static_assert(sizeof(Vernaux) == 16);
+
+// .gnu.version_d (DT_VERDEF): one Verdef per version defined; its first
+// Verdaux names it, the others name its parents.
+struct Verdef {
+  uint16_t vd_version;
+  uint16_t vd_flags;
+  uint16_t vd_ndx;
+  uint16_t vd_cnt;
+  uint32_t vd_hash;
+  uint32_t vd_aux;
+  uint32_t vd_next;
+};
+static_assert(sizeof(Verdef) == 20);
+
+struct Verdaux {
+  uint32_t vda_name;  // dynamic string table index
+  uint32_t vda_next;
+};
+static_assert(sizeof(Verdaux) == 8);
+
+// A note's header; the name (namesz bytes) and the descriptor (descsz
+// bytes) follow, each padded to the segment's alignment (4, or 8 for
+// notes such as NT_GNU_PROPERTY_TYPE_0 in a segment aligned to 8).
+struct Nhdr {
+  uint32_t n_namesz;
+  uint32_t n_descsz;
+  uint32_t n_type;
+};
+static_assert(sizeof(Nhdr) == 12);
 
 }  // namespace airlock::elf::format
