@@ -363,7 +363,7 @@ class Doctor {
                        [](const auto& a, const auto& b) { return a.second > b.second; });
       for (const auto& [file, version] : glibc_short_)
         add_finding(Severity::kError, "glibc-too-old", file,
-                    file + " needs " + version + "; " + target_->name + " has " + target_->glibc.str(),
+                    file + " needs " + version + "; " + target_->who() + " has " + target_->glibc.str(),
                     "the environment was built against this host's newer C library: pack with --portable to "
                     "carry it for the environment's own programs (docs/targets.md), or build the environment "
                     "on a system whose glibc is not newer than " + target_->glibc.str());
@@ -373,7 +373,7 @@ class Doctor {
     std::string libc = host_lookup("libc.so.6", {});
     if (libc.empty()) {
       add_finding(Severity::kError, "glibc-not-carried", "libc.so.6",
-                  "the bundle needs GLIBC_" + needs_glibc_->str() + " and " + target_->name + " has " +
+                  "the bundle needs GLIBC_" + needs_glibc_->str() + " and " + target_->who() + " has " +
                       target_->glibc.str() + ", but this host's libc.so.6 was not found to carry",
                   "");
       return;
@@ -396,7 +396,7 @@ class Doctor {
     if (need_kernel && have_kernel && *have_kernel < *need_kernel)
       add_finding(Severity::kError, "kernel-too-old", real,
                   "this host's C library (glibc " + p.host_glibc + ") needs Linux " + p.glibc_kernel + "; " +
-                      target_->name + " runs " + target_->kernel,
+                      target_->who() + " runs " + target_->kernel,
                   "build the environment on an older system instead of carrying this C library");
   }
 
@@ -454,7 +454,7 @@ class Doctor {
     if (p.carry_glibc)
       add_finding(Severity::kInfo, "carried-glibc", p.glibc_dir,
                   "this host's C library (glibc " + p.host_glibc + ", from " + p.glibc_dir + ") is carried: " +
-                      target_->name + " has " + target_->glibc.str() + " and " + needs_glibc_by_ + " needs GLIBC_" +
+                      target_->who() + " has " + target_->glibc.str() + " and " + needs_glibc_by_ + " needs GLIBC_" +
                       needs_glibc_->str() + "; the environment's own programs use it, the node's are untouched",
                   "");
   }

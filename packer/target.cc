@@ -129,6 +129,11 @@ std::string Target::label() const {
   return name + " (glibc " + glibc.str() + ")";
 }
 
+std::string Target::who() const {
+  if (source != TargetSource::kProbe) return name;
+  return host.empty() ? "the node" : "the node " + host;
+}
+
 Target::Provision Target::provides(const std::string& soname, const std::vector<std::string>& needed) const {
   Provision p;
   if (source == TargetSource::kProbe) {
@@ -196,6 +201,7 @@ Target resolve_target(const std::string& spec) {
     t.arch = pf.arch;
     t.kernel = pf.kernel;
     t.os = pf.os;
+    t.host = pf.host;
     for (auto& l : pf.libs) t.libs[l.soname] = {l.path, l.versions};
     return t;
   }

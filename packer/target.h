@@ -53,6 +53,7 @@ struct Target {
   std::string arch = "x86_64";
   std::string kernel;  // "3.10" where known (presets, probe)
   std::string os;      // where known
+  std::string host;    // a probe file's host name
   // C++ runtime assumed (presets and glibc-X.Y): the highest version of each
   // family that libstdc++.so.6 / libgcc_s.so.1 define.
   DotVersion glibcxx, cxxabi, gcc;
@@ -63,8 +64,11 @@ struct Target {
   };
   std::map<std::string, Lib> libs;
 
-  // "rhel8 (glibc 2.28)"; for a probe: "node7 (glibc 2.31, probe file p.txt)".
+  // "rhel8 (glibc 2.28)"; for a probe file: its os, glibc and path:
+  // "Debian GNU/Linux 11 (bullseye) (glibc 2.31, probe file node.probe)".
   std::string label() const;
+  // How findings name it: "rhel8", "glibc-2.31", "the node vm" (a probe).
+  std::string who() const;
 
   // Whether the node provides `soname`, and which of `needed` (symbol
   // versions this bundle needs from it) it lacks.
