@@ -221,11 +221,15 @@ in_old_root() {
 
 # with_kernel_3_10 CMD...: runs CMD as on a Linux 3.10 kernel (RHEL 7):
 # every x86_64 system call added after 3.10 answers ENOSYS
-# (tests/tools/seccomp_3_10.py). The filter is inherited by CMD's children.
+# (tests/tools/seccomp_3_10.py), and uname reports an old release (the
+# UNAME26 personality: "2.6.x", the closest to "3.10" this host can fake),
+# because programs choose their path by it: OpenSSL 3 seeds from
+# /dev/urandom when getrandom is missing only on kernels before 4.8. Both
+# are inherited by CMD's children.
 # CMD may be in_old_root: then the filter is installed before unshare, so
 # the mounts, chroot and the command in the root all run under it.
 with_kernel_3_10() {
-  local wrap=(/usr/bin/python3 "$SRC/tests/tools/seccomp_3_10.py" --)
+  local wrap=(setarch "$(uname -m)" --uname-2.6 /usr/bin/python3 "$SRC/tests/tools/seccomp_3_10.py" --)
   /usr/bin/python3 -c 'import seccomp' 2>/dev/null ||
     skip_unless_ci "no python3-seccomp for /usr/bin/python3 (scripts/setup.sh installs it)"
   if [ "$(type -t "$1")" = function ]; then
