@@ -2,6 +2,7 @@
 
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/age/age.h"
 #include "common/bundle/format.h"
@@ -9,6 +10,7 @@
 #include "unpacker/decrypt_keys.h"
 #include "unpacker/extract.h"
 #include "unpacker/install.h"
+#include "unpacker/link_test.h"
 #include "unpacker/manifest_check.h"
 #include "unpacker/payload_stream.h"
 #include "unpacker/relocate.h"
@@ -25,6 +27,8 @@ template <typename F>
 int audited(AuditTrail& audit, std::string& step, F&& fn) {
   try {
     return fn();
+  } catch (const LinkTestFailed&) {
+    throw;  // its record is written (with counts and the first failures)
   } catch (const age::AgeError& e) {
     audit.refusal("decrypt", e);
     throw;
@@ -93,6 +97,20 @@ int run_unpack(const UnpackOptions& o) {
                                             : "nothing to install (empty requirements.lock)");
       if (ir.ran) note(dest + ": offline install done (log: " + log + ")", o.out);
     }
+    // Last: the tree as it will be used, pip's extensions included.
+    std::optional<LinkTestResult> lt;
+    if (!o.no_link_test) {
+      step = "link-test";
+      LinkTestOptions lo;
+      lo.skip_globs = o.link_test_skip;
+      for (auto& g : manifest_skip_globs(m)) lo.skip_globs.push_back(std::move(g));
+      lo.progress = o.out.show_progress();
+      lt = run_link_test(dest, m, lo);
+      audit.record("link-test", lt->ok() ? "ok" : "failed", link_test_summary(*lt));
+      if (!o.out.quiet && !o.out.json)
+        for (const auto& u : lt->unreadable) warn("link test: not tried, its ELF headers cannot be read: " + u);
+      if (lt->ok()) note(dest + ": link test passed: " + link_test_summary(*lt), o.out);
+    }
     if (o.out.json) {
       nlohmann::json j{{"bundle", o.bundle},
                        {"dest", dest},
@@ -104,9 +122,17 @@ int run_unpack(const UnpackOptions& o) {
                        {"file_bytes", got.file_bytes},
                        {"relocated", relocated},
                        {"installed", installed},
-                       {"install_log", log}};
+                       {"install_log", log},
+                       {"link_test", lt ? link_test_json(*lt) : nlohmann::json(nullptr)}};
       std::cout << j.dump() << "\n";
     }
+    if (lt && !lt->ok())
+      throw LinkTestFailed(link_test_error(
+          *lt, dest,
+          "the files are verified and stay in " + dest +
+              ": install what this node lacks, or exempt plugin objects that load only inside their host "
+              "library with --link-test-skip GLOB (a path under DEST/env), then run 'unpacker link-test " +
+              dest + "'"));
     return 0;
   });
 }

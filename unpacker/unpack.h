@@ -1,8 +1,10 @@
 // `unpacker unpack`, in the order of DESIGN.md: verify -> print the label
 // -> check free space -> decrypt + decompress + extract into a staging
 // directory beside DEST -> check against the manifest -> relocate -> rename
-// staging to DEST -> offline pip install. Each step is audited; any failure
-// before the rename leaves no DEST and no staging.
+// staging to DEST -> offline pip install -> link test (unpacker/link_test.h).
+// Each step is audited; any failure before the rename leaves no DEST and no
+// staging. A failed install or link test leaves DEST (its files verified)
+// in place: exit 4.
 #pragma once
 
 #include <ostream>
@@ -19,6 +21,8 @@ struct UnpackOptions {
   std::string passphrase_file;
   std::string bundle, dest, audit_log;
   bool no_install = false;
+  bool no_link_test = false;
+  std::vector<std::string> link_test_skip;  // globs relative to DEST/env
   unsigned threads = 0;
   OutputOptions out;
 };
