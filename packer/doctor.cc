@@ -245,7 +245,7 @@ class Doctor {
       needs_glibc_ = v;
       needs_glibc_by_ = display;
     }
-    if (target_ && *v > target_->glibc) glibc_short_.push_back({display, "GLIBC_" + v->str()});
+    if (target_ && *v > target_->glibc) glibc_short_.push_back({display, *v});
   }
 
   // Whether the target gives `lib` (with the versions `user` needs) well
@@ -278,7 +278,7 @@ class Doctor {
     std::vector<Place> places = search_places(e, &outside);
     for (const std::string& o : outside) outside_runpaths_[o].push_back(e.display);
     need_glibc(e.info, e.display);
-    if (e.info.interp && !e.from_wheel) res_.portable.executables.push_back(e.rel);
+    if (in_.portable && e.info.interp && !e.from_wheel) res_.portable.executables.push_back(e.rel);
     for (const std::string& lib : e.info.needed) {
       ++res_.needed;
       if (lib.find('/') != std::string::npos) {
@@ -363,7 +363,7 @@ class Doctor {
                        [](const auto& a, const auto& b) { return a.second > b.second; });
       for (const auto& [file, version] : glibc_short_)
         add_finding(Severity::kError, "glibc-too-old", file,
-                    file + " needs " + version + "; " + target_->who() + " has " + target_->glibc.str(),
+                    file + " needs GLIBC_" + version.str() + "; " + target_->who() + " has " + target_->glibc.str(),
                     "the environment was built against this host's newer C library: pack with --portable to "
                     "carry it for the environment's own programs (docs/targets.md), or build the environment "
                     "on a system whose glibc is not newer than " + target_->glibc.str());
@@ -486,7 +486,7 @@ class Doctor {
   std::map<std::string, std::vector<std::string>> outside_runpaths_;
   std::optional<DotVersion> needs_glibc_;
   std::string needs_glibc_by_;
-  std::vector<std::pair<std::string, std::string>> glibc_short_;  // file, "GLIBC_2.35"
+  std::vector<std::pair<std::string, DotVersion>> glibc_short_;  // file, the GLIBC_ version it needs
   std::map<std::string, PortablePlan::Lib> carried_;
   std::vector<std::string> carry_queue_;
   std::set<std::string> reach_;

@@ -450,8 +450,6 @@ TEST_CASE("doctor target: glibc-too-old lists the files by the version they need
   CHECK(r.needs_glibc == readelf_max_glibc({f.prog, f.needs}));
   auto at = [&](const std::string& p) { return std::find(paths.begin(), paths.end(), p) - paths.begin(); };
   CHECK(at("lib/libneeds.so") < at("bin/prog"));  // GLIBC_2.36 before GLIBC_2.34
-  // Known bug (packer/doctor.cc, judge_glibc): the files are ordered by the
-  // version's text, so "GLIBC_2.9" sorts before "GLIBC_2.36" and
-  // lib/libdup.so is listed first. Expected order, newest first:
-  // CHECK(paths == std::vector<std::string>{"lib/libneeds.so", "bin/prog", "lib/libdup.so"});
+  // Newest first, by number: "GLIBC_2.9" is older than "GLIBC_2.36".
+  CHECK(paths == std::vector<std::string>{"lib/libneeds.so", "bin/prog", "lib/libdup.so"});
 }
