@@ -117,6 +117,16 @@ void remove_registered() noexcept {
   g_cleanup.clear();
 }
 
+void refuse_existing_output(const std::string& path, bool force) {
+  struct stat st {};
+  if (!force && ::lstat(path.c_str(), &st) == 0)
+    throw Error(Exit::kUsage, path + ": already exists; not overwriting it",
+                "remove it first, choose another name, or pass --force");
+  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+  if (dir.empty()) dir = "/";
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) throw_errno("cannot create", path, ENOENT);
+}
+
 OutputFile::OutputFile(std::string path, int mode, bool force) : path_(std::move(path)) {
   if (force) {
     tmp_ = path_ + ".partial." + std::to_string(::getpid());

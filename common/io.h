@@ -107,6 +107,11 @@ class VectorWriter : public Writer {
   std::vector<uint8_t> out;
 };
 
+// What OutputFile would refuse, asked before any long work: `path` exists
+// and `force` is not given (exit 2, the same message), or its directory
+// does not exist.
+void refuse_existing_output(const std::string& path, bool force);
+
 // A new output file that is removed unless commit() is called: a failed or
 // interrupted run leaves no partial output. The file is written in place at
 // `path` (created with O_EXCL unless `force`, then replaced atomically by
