@@ -46,11 +46,6 @@ std::pair<std::string, std::string> refusal(const std::string& dir) {
   return {"(accepted)", ""};
 }
 
-void mkfile(const std::string& p, const std::string& data, mode_t mode = 0644) {
-  fs::create_directories(fs::path(p).parent_path());
-  test::spit(p, data);
-  ::chmod(p.c_str(), mode);
-}
 
 }  // namespace
 
@@ -91,7 +86,7 @@ TEST_CASE("environment: a directory with conda-meta is a conda env", "[environme
   fs::create_directories(env_dir + "/conda-meta");
   fs::create_directories(env_dir + "/bin");
   fs::create_symlink(prefix + "/bin/python3.12", env_dir + "/bin/python3.12");
-  mkfile(env_dir + "/lib/python3.12/os.py", "");
+  test::make_file(env_dir + "/lib/python3.12/os.py", "");
   Environment env = inspect_environment(env_dir);
   CHECK(env.kind == EnvKind::kConda);
   CHECK(env.interpreter == "bin/python3.12");
@@ -120,7 +115,7 @@ TEST_CASE("environment: a venv made by python -m venv is refused with the reason
 
 TEST_CASE("environment: a hand-made venv is refused without running anything", "[environment]") {
   TempDir t;
-  mkfile(t / "v/pyvenv.cfg", "home = /opt/python/bin\ninclude-system-site-packages = false\n");
+  test::make_file(t / "v/pyvenv.cfg", "home = /opt/python/bin\ninclude-system-site-packages = false\n");
   auto [msg, hint] = refusal(t / "v");
   CHECK_THAT(msg, Catch::Contains("not self-contained") && Catch::Contains("/opt/python/bin"));
   CHECK_THAT(hint, Catch::Contains("(/opt/python)"));
@@ -129,7 +124,7 @@ TEST_CASE("environment: a hand-made venv is refused without running anything", "
 TEST_CASE("environment: anything else is refused naming what was looked for", "[environment]") {
   TempDir t;
   fs::create_directories(t / "plain/bin");
-  mkfile(t / "plain/bin/python3.12", "#!/bin/sh\n", 0755);  // no lib/python3.12/os.py
+  test::make_file(t / "plain/bin/python3.12", "#!/bin/sh\n", 0755);  // no lib/python3.12/os.py
   auto [msg, hint] = refusal(t / "plain");
   CHECK_THAT(msg, Catch::Contains(t / "plain") && Catch::Contains("conda-meta/") &&
                       Catch::Contains("bin/python3.X with lib/python3.X/os.py"));
@@ -137,14 +132,14 @@ TEST_CASE("environment: anything else is refused naming what was looked for", "[
 
   auto [msg2, hint2] = refusal(t / "missing");
   CHECK_THAT(msg2, Catch::Contains(t / "missing") && Catch::Contains("No such file"));
-  mkfile(t / "file", "x");
+  test::make_file(t / "file", "x");
   CHECK_THAT(refusal(t / "file").first, Catch::Contains("is not a directory"));
 }
 
 TEST_CASE("environment: a failing interpreter is named in the error", "[environment]") {
   TempDir t;
-  mkfile(t / "p/bin/python3.11", "#!/bin/sh\necho 'broken on purpose' >&2\nexit 3\n", 0755);
-  mkfile(t / "p/lib/python3.11/os.py", "");
+  test::make_file(t / "p/bin/python3.11", "#!/bin/sh\necho 'broken on purpose' >&2\nexit 3\n", 0755);
+  test::make_file(t / "p/lib/python3.11/os.py", "");
   auto [msg, hint] = refusal(t / "p");
   CHECK_THAT(msg, Catch::Contains("bin/python3.11") && Catch::Contains("exit 3") && Catch::Contains("broken on purpose"));
 }
@@ -154,11 +149,11 @@ TEST_CASE("environment: the highest bin/python3.X with its stdlib is the interpr
   std::string fake = "#!/bin/sh\necho '{\"version\":\"3.9.0\",\"implementation\":\"cpython\",\"interpreter_tag\":\"cp39\","
                      "\"abi_tag\":\"cp39\",\"platform_tag\":\"linux_x86_64\",\"soabi\":\"\",\"glibc\":\"\","
                      "\"sys_prefix\":\"/build/prefix\",\"executable\":\"\"}'\n";
-  mkfile(t / "p/bin/python3.9", fake, 0755);
-  mkfile(t / "p/lib/python3.9/os.py", "");
-  mkfile(t / "p/bin/python3.10", fake, 0755);
-  mkfile(t / "p/lib/python3.10/os.py", "");
-  mkfile(t / "p/bin/python3.11", fake, 0755);  // no stdlib: not a candidate
+  test::make_file(t / "p/bin/python3.9", fake, 0755);
+  test::make_file(t / "p/lib/python3.9/os.py", "");
+  test::make_file(t / "p/bin/python3.10", fake, 0755);
+  test::make_file(t / "p/lib/python3.10/os.py", "");
+  test::make_file(t / "p/bin/python3.11", fake, 0755);  // no stdlib: not a candidate
   Environment env = inspect_environment(t / "p");
   CHECK(env.interpreter == "bin/python3.10");
   // The interpreter's own idea of its prefix is a spelling to relocate too.

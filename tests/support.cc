@@ -1,9 +1,11 @@
 #include "tests/support.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -37,6 +39,17 @@ void spit(const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << data;
   if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+void make_file(const std::string& path, const std::string& data, unsigned mode) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  spit(path, data);
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) throw std::runtime_error("cannot chmod " + path);
+}
+
+void make_symlink(const std::string& target, const std::string& path) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::filesystem::create_symlink(target, path);
 }
 
 std::string sh_quote(const std::string& s) {

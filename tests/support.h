@@ -40,5 +40,9 @@ std::string sh_quote(const std::string& s);
 
 std::string slurp(const std::string& path);
 void spit(const std::string& path, const std::string& data);
+// spit() after creating the parent directories, then chmod to `mode`.
+void make_file(const std::string& path, const std::string& data, unsigned mode = 0644);
+// A symbolic link at `path` (parents created) to `target`.
+void make_symlink(const std::string& target, const std::string& path);
 
 }  // namespace airlock::test

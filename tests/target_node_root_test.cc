@@ -13,31 +13,17 @@ using namespace airlock;
 using namespace airlock::target;
 namespace fs = std::filesystem;
 
-namespace {
-
-void mkfile(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  test::spit(path, text);
-}
-
-void mklink(const std::string& target, const std::string& path) {
-  fs::create_directories(fs::path(path).parent_path());
-  fs::create_symlink(target, path);
-}
-
-}  // namespace
-
 TEST_CASE("node root: links resolve inside the tree, never out of it", "[target][node_root]") {
   test::TempDir d;
   std::string r = d / "root";
-  mkfile(r + "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13", "z");
-  mklink("usr/lib", r + "/lib");
-  mklink("libz.so.1.2.13", r + "/usr/lib/x86_64-linux-gnu/libz.so.1");
-  mklink("/lib/x86_64-linux-gnu/libz.so.1", r + "/lib64/libz.so.1");  // absolute: the tree's /lib
-  mklink("../../../../../../../../usr/lib/x86_64-linux-gnu/libz.so.1", r + "/opt/up.so");
-  mklink("/etc/hostname", r + "/opt/host.so");  // this machine has one, the tree does not
-  mklink("loop2", r + "/opt/loop1");
-  mklink("loop1", r + "/opt/loop2");
+  test::make_file(r + "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13", "z");
+  test::make_symlink("usr/lib", r + "/lib");
+  test::make_symlink("libz.so.1.2.13", r + "/usr/lib/x86_64-linux-gnu/libz.so.1");
+  test::make_symlink("/lib/x86_64-linux-gnu/libz.so.1", r + "/lib64/libz.so.1");  // absolute: the tree's /lib
+  test::make_symlink("../../../../../../../../usr/lib/x86_64-linux-gnu/libz.so.1", r + "/opt/up.so");
+  test::make_symlink("/etc/hostname", r + "/opt/host.so");  // this machine has one, the tree does not
+  test::make_symlink("loop2", r + "/opt/loop1");
+  test::make_symlink("loop1", r + "/opt/loop2");
   NodeRoot root(r + "/");
   CHECK(root.dir() == r);
   CHECK(root.resolve("/lib64/libz.so.1") == "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13");
@@ -60,7 +46,7 @@ TEST_CASE("node root: links resolve inside the tree, never out of it", "[target]
 
 TEST_CASE("node root: reads are capped and refuse what is not a regular file", "[target][node_root]") {
   test::TempDir d;
-  mkfile(d / "big", std::string(100, 'x'));
+  test::make_file(d / "big", std::string(100, 'x'));
   REQUIRE(::mkfifo((d / "fifo").c_str(), 0600) == 0);
   NodeRoot root(d.str());
   CHECK_THROWS_WITH(root.read("/big", 99), Catch::Contains("100 bytes, more than the 99 expected of it"));
@@ -72,7 +58,7 @@ TEST_CASE("node root: reads are capped and refuse what is not a regular file", "
 TEST_CASE("ld.so.conf: directories, comments and include globs, as ldconfig reads them", "[target][node_root]") {
   test::TempDir d;
   std::string r = d / "root";
-  mkfile(r + "/etc/ld.so.conf",
+  test::make_file(r + "/etc/ld.so.conf",
          "# comment\n"
          "include /etc/ld.so.conf.d/*.conf\n"
          "/usr/local/lib   # trailing comment\n"
@@ -82,12 +68,12 @@ TEST_CASE("ld.so.conf: directories, comments and include globs, as ldconfig read
          "relative/lib\n"
          "include more.d/one.conf more.d/two.conf\n"
          "/usr/local/lib\n");
-  mkfile(r + "/etc/ld.so.conf.d/b.conf", "/opt/b\n");
-  mkfile(r + "/etc/ld.so.conf.d/a.conf", "/opt/a\r\n");
-  mkfile(r + "/etc/ld.so.conf.d/.hidden.conf", "/opt/hidden\n");
-  mkfile(r + "/etc/ld.so.conf.d/c.conf.dpkg-old", "/opt/old\n");
-  mkfile(r + "/etc/more.d/one.conf", "/opt/one\n");
-  mkfile(r + "/etc/more.d/two.conf", "include ../ld.so.conf\n");  // a loop
+  test::make_file(r + "/etc/ld.so.conf.d/b.conf", "/opt/b\n");
+  test::make_file(r + "/etc/ld.so.conf.d/a.conf", "/opt/a\r\n");
+  test::make_file(r + "/etc/ld.so.conf.d/.hidden.conf", "/opt/hidden\n");
+  test::make_file(r + "/etc/ld.so.conf.d/c.conf.dpkg-old", "/opt/old\n");
+  test::make_file(r + "/etc/more.d/one.conf", "/opt/one\n");
+  test::make_file(r + "/etc/more.d/two.conf", "include ../ld.so.conf\n");  // a loop
   LdSoConf c = read_ld_so_conf(NodeRoot(r));
   CHECK(c.dirs == std::vector<std::string>{"/opt/a", "/opt/b", "/usr/local/lib", "/opt/a/lib", "/usr/X11R6/lib", "/opt/one"});
   INFO(Catch::Detail::stringify(c.warnings));

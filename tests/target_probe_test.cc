@@ -13,16 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void mkfile(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  test::spit(path, text);
-}
-
-void mklink(const std::string& target, const std::string& path) {
-  fs::create_directories(fs::path(path).parent_path());
-  fs::create_symlink(target, path);
-}
-
 // A shared library without the C library: `soname` ("" for none), and one
 // exported function per symbol version, in order.
 void build_lib(const std::string& dir, const std::string& path, const std::string& soname,
@@ -53,25 +43,25 @@ void build_lib(const std::string& dir, const std::string& path, const std::strin
 std::string build_tree(const test::TempDir& d) {
   std::string r = d / "root";
   std::string ma = r + "/usr/lib/x86_64-linux-gnu";
-  mklink("usr/lib", r + "/lib");
+  test::make_symlink("usr/lib", r + "/lib");
   build_lib(d.str(), ma + "/libc.so.6", "libc.so.6", {"GLIBC_2.2.5", "GLIBC_2.17", "GLIBC_2.31", "GLIBC_PRIVATE"});
   build_lib(d.str(), ma + "/ld-linux-x86-64.so.2", "ld-linux-x86-64.so.2", {"GLIBC_2.2.5", "GLIBC_2.3"});
-  mklink("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", r + "/lib64/ld-linux-x86-64.so.2");
-  mkfile(ma + "/libc.so", "/* GNU ld script */\nGROUP ( /lib/x86_64-linux-gnu/libc.so.6 )\n");
+  test::make_symlink("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", r + "/lib64/ld-linux-x86-64.so.2");
+  test::make_file(ma + "/libc.so", "/* GNU ld script */\nGROUP ( /lib/x86_64-linux-gnu/libc.so.6 )\n");
   build_lib(d.str(), r + "/opt/extra/lib/libextra.so.1.2.3", "libextra.so.1", {"EXTRA_1.0"});
-  mklink("libextra.so.1.2.3", r + "/opt/extra/lib/libextra.so.1");
-  mklink("libextra.so.1", r + "/opt/extra/lib/libextra.so");
+  test::make_symlink("libextra.so.1.2.3", r + "/opt/extra/lib/libextra.so.1");
+  test::make_symlink("libextra.so.1", r + "/opt/extra/lib/libextra.so");
   build_lib(d.str(), r + "/usr/lib/libplain.so", "", {});
   // An x86-64 shared object whose program headers lie past its end.
   std::string broken = std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(57, '\0');
   broken[16] = 3, broken[18] = 62, broken[32] = 64, broken[54] = 56, broken[56] = 1;
-  mkfile(r + "/usr/lib/libbroken.so.1", broken);
+  test::make_file(r + "/usr/lib/libbroken.so.1", broken);
   // This machine's libz, which the tree does not have: never read.
-  mklink("/lib/x86_64-linux-gnu/libz.so.1", r + "/usr/lib/libz.so.1");
-  mkfile(r + "/etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n");
-  mkfile(r + "/etc/ld.so.conf.d/extra.conf", "/opt/extra/lib\n");
-  mkfile(r + "/usr/lib/os-release", "NAME=Fake\nPRETTY_NAME=\"Fake \\\"GNU\\\"/Linux 1 (test)\"\n");
-  mklink("../usr/lib/os-release", r + "/etc/os-release");
+  test::make_symlink("/lib/x86_64-linux-gnu/libz.so.1", r + "/usr/lib/libz.so.1");
+  test::make_file(r + "/etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n");
+  test::make_file(r + "/etc/ld.so.conf.d/extra.conf", "/opt/extra/lib\n");
+  test::make_file(r + "/usr/lib/os-release", "NAME=Fake\nPRETTY_NAME=\"Fake \\\"GNU\\\"/Linux 1 (test)\"\n");
+  test::make_symlink("../usr/lib/os-release", r + "/etc/os-release");
   return r;
 }
 

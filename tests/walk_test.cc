@@ -15,12 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void mkfile(const std::string& p, const std::string& data, mode_t mode = 0644) {
-  fs::create_directories(fs::path(p).parent_path());
-  test::spit(p, data);
-  ::chmod(p.c_str(), mode);
-}
-
 std::map<std::string, const WalkEntry*> by_path(const WalkResult& r) {
   std::map<std::string, const WalkEntry*> m;
   for (const auto& e : r.entries) m[e.path] = &e;
@@ -47,10 +41,10 @@ std::string error_of(const std::string& dir, const WalkOptions& o = {}) {
 TEST_CASE("walk: directories first, names sorted bytewise, modes and sizes", "[walk]") {
   TempDir t;
   std::string root = t / "env";
-  mkfile(root + "/b/z.txt", "zz", 0600);
-  mkfile(root + "/b/a.py", "print(1)\n", 0755);
-  mkfile(root + "/a.txt", "hello");
-  mkfile(root + "/B", "upper");  // 'B' (0x42) sorts before 'a' (0x61)
+  test::make_file(root + "/b/z.txt", "zz", 0600);
+  test::make_file(root + "/b/a.py", "print(1)\n", 0755);
+  test::make_file(root + "/a.txt", "hello");
+  test::make_file(root + "/B", "upper");  // 'B' (0x42) sorts before 'a' (0x61)
   fs::create_directories(root + "/empty");
   ::chmod((root + "/empty").c_str(), 0700);
 
@@ -75,7 +69,7 @@ TEST_CASE("walk: directories first, names sorted bytewise, modes and sizes", "[w
 TEST_CASE("walk: symlinks to files are dereferenced and a file reached twice is stored once", "[walk]") {
   TempDir t;
   std::string root = t / "env";
-  mkfile(root + "/bin/python3.12", "#!binary", 0755);
+  test::make_file(root + "/bin/python3.12", "#!binary", 0755);
   fs::create_symlink("python3.12", root + "/bin/python3");   // sorts first
   fs::create_symlink("python3.12", root + "/bin/python");    // sorts before python3
   fs::create_hard_link(root + "/bin/python3.12", root + "/bin/zz-hard");
@@ -105,9 +99,9 @@ TEST_CASE("walk: a symlinked directory is copied as a tree and targets outside t
   TempDir t;
   std::string root = t / "env";
   std::string cache = t / "pkgs/numpy-1.0";  // like conda's package cache
-  mkfile(cache + "/lib/core.so", "CORE");
-  mkfile(cache + "/info/index.json", "{}");
-  mkfile(root + "/lib/real/x.py", "x");
+  test::make_file(cache + "/lib/core.so", "CORE");
+  test::make_file(cache + "/info/index.json", "{}");
+  test::make_file(root + "/lib/real/x.py", "x");
   fs::create_directories(root + "/lib");
   fs::create_symlink(cache + "/lib/core.so", root + "/lib/core.so");
   fs::create_directory_symlink(cache + "/info", root + "/info");
@@ -137,7 +131,7 @@ TEST_CASE("walk: a symlinked directory is copied as a tree and targets outside t
 TEST_CASE("walk: a directory loop stops with the link and its target named, or is skipped", "[walk]") {
   TempDir t;
   std::string root = t / "env";
-  mkfile(root + "/lib/a/f", "f");
+  test::make_file(root + "/lib/a/f", "f");
   fs::create_directory_symlink("../..", root + "/lib/a/up");
   std::string err = error_of(root);
   CHECK_THAT(err, Catch::Contains(root + "/lib/a/up"));
@@ -165,7 +159,7 @@ TEST_CASE("walk: a link to an ancestor outside the tree (such as /) is a loop to
 TEST_CASE("walk: dangling links and loops of links stop the walk, or are skipped and recorded", "[walk]") {
   TempDir t;
   std::string root = t / "env";
-  mkfile(root + "/ok", "ok");
+  test::make_file(root + "/ok", "ok");
   fs::create_symlink(t / "gone/libz.so", root + "/dangling");
   std::string err = error_of(root);
   CHECK_THAT(err, Catch::Contains(root + "/dangling"));
@@ -204,7 +198,7 @@ TEST_CASE("walk: unreadable files are refused by path, or skipped", "[walk]") {
   }
   TempDir t;
   std::string root = t / "env";
-  mkfile(root + "/secret", "s", 0000);
+  test::make_file(root + "/secret", "s", 0000);
   CHECK_THAT(error_of(root), Catch::Contains(root + "/secret") && Catch::Contains("cannot read"));
   WalkResult r = walk_tree(root, "env", {.skip_broken_links = true});
   CHECK(r.skipped.size() == 1);
@@ -214,7 +208,7 @@ TEST_CASE("walk: unreadable files are refused by path, or skipped", "[walk]") {
 TEST_CASE("walk: setuid, setgid and sticky bits are dropped with a warning", "[walk]") {
   TempDir t;
   std::string root = t / "env";
-  mkfile(root + "/bin/suid", "x", 0755);
+  test::make_file(root + "/bin/suid", "x", 0755);
   REQUIRE(::chmod((root + "/bin/suid").c_str(), 04755) == 0);
   fs::create_directories(root + "/tmp");
   REQUIRE(::chmod((root + "/tmp").c_str(), 01777) == 0);
@@ -228,8 +222,8 @@ TEST_CASE("walk: setuid, setgid and sticky bits are dropped with a warning", "[w
 
 TEST_CASE("walk: one walker over env and wheels links a file met in both", "[walk]") {
   TempDir t;
-  mkfile(t / "env/lib/six.py", "six");
-  mkfile(t / "wheels/six-1.16.0-py2.py3-none-any.whl", "PK");
+  test::make_file(t / "env/lib/six.py", "six");
+  test::make_file(t / "wheels/six-1.16.0-py2.py3-none-any.whl", "PK");
   fs::create_symlink(t / "env/lib/six.py", t / "wheels/six.py");
   Walker w({});
   w.walk(t / "env", "env");
@@ -245,7 +239,7 @@ TEST_CASE("walk: one walker over env and wheels links a file met in both", "[wal
 
 TEST_CASE("walk: the root may itself be a symlink", "[walk]") {
   TempDir t;
-  mkfile(t / "real/f", "f");
+  test::make_file(t / "real/f", "f");
   fs::create_directory_symlink(t / "real", t / "link");
   WalkResult r = walk_tree(t / "link", "env");
   CHECK(paths(r) == std::vector<std::string>{"env", "env/f"});
