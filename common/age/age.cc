@@ -255,6 +255,9 @@ Decryptor::~Decryptor() = default;
 size_t Decryptor::read(std::span<uint8_t> buf) {
   auto& m = *impl_;
   if (m.pending.empty()) m.pending = m.stream->next();
+  // At the end the span is empty and may have no buffer: memcpy from a null
+  // pointer is undefined even for zero bytes.
+  if (m.pending.empty()) return 0;
   size_t n = std::min(buf.size(), m.pending.size());
   std::memcpy(buf.data(), m.pending.data(), n);
   m.pending = m.pending.subspan(n);
