@@ -34,6 +34,12 @@ struct Strings {
   std::span<const uint8_t> buf;
   size_t base;
   const std::string& name;
+  // What all entries may copy out together. Each string is found by its own
+  // offset, so every entry of a hostile file could name its longest string
+  // and make the result quadratic in the file's size. ldconfig shares bytes
+  // (a name is the tail of its path, hwcap variants share names), so a real
+  // cache copies out less than twice its size.
+  mutable uint64_t budget = 4 * uint64_t{buf.size()} + 4096;
 
   std::string at(uint32_t off, size_t entry, const char* what) const {
     // base <= buf.size() is checked by the callers; the sum cannot wrap
@@ -48,6 +54,10 @@ struct Strings {
       throw LdCacheError(name, "entry " + std::to_string(entry) + ": " + what + " at offset " + std::to_string(off) +
                                    " is not NUL-terminated");
     if (nul == 0) throw LdCacheError(name, "entry " + std::to_string(entry) + ": empty " + what);
+    if (nul > budget)
+      throw LdCacheError(name, "entry " + std::to_string(entry) + ": the entries name more string bytes than " +
+                                   "4 times the file's size (" + std::to_string(buf.size()) + " bytes)");
+    budget -= nul;
     return std::string(rest.substr(0, nul));
   }
 };
