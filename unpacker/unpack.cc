@@ -10,6 +10,7 @@
 #include "unpacker/decrypt_keys.h"
 #include "unpacker/extract.h"
 #include "unpacker/install.h"
+#include "unpacker/installed_tree.h"
 #include "unpacker/link_test.h"
 #include "unpacker/manifest_check.h"
 #include "unpacker/payload_stream.h"
@@ -111,6 +112,16 @@ int run_unpack(const UnpackOptions& o) {
         for (const auto& u : lt->unreadable) warn("link test: not tried, its ELF headers cannot be read: " + u);
       if (lt->ok()) note(dest + ": link test passed: " + link_test_summary(*lt), o.out);
     }
+    // The tree as it will be used, recorded after the last step (also when
+    // the link test failed: the files stay); the audit log keeps the
+    // record's digest for 'unpacker verify-tree'.
+    step = kRecordTreeEvent;
+    ScanOptions so;
+    so.progress = o.out.show_progress();
+    RecordWritten tree = write_tree_record(dest, vb.bundle_id, recorded_after(!o.no_install, lt.has_value()), so);
+    audit_append(audit_log_path(o.audit_log), record_tree_event(audit_event(&vb, "", "", ""), o.bundle, dest, tree));
+    note(dest + ": tree recorded in " + tree.path + " (" + std::to_string(tree.entries) + " entries, sha256 " +
+             tree.sha256 + ")", o.out);
     if (o.out.json) {
       nlohmann::json j{{"bundle", o.bundle},
                        {"dest", dest},
@@ -123,7 +134,8 @@ int run_unpack(const UnpackOptions& o) {
                        {"relocated", relocated},
                        {"installed", installed},
                        {"install_log", log},
-                       {"link_test", lt ? link_test_json(*lt) : nlohmann::json(nullptr)}};
+                       {"link_test", lt ? link_test_json(*lt) : nlohmann::json(nullptr)},
+                       {"tree_record", {{"path", tree.path}, {"sha256", tree.sha256}, {"entries", tree.entries}}}};
       std::cout << j.dump() << "\n";
     }
     if (lt && !lt->ok())
