@@ -32,6 +32,8 @@ Command unpack_command() {
                 "RTLD_NOW, no module initialisation) and each one that cannot load is named with the\n"
                 "loader's message; plugins that load only inside their host library are exempted\n"
                 "with --link-test-skip GLOB or by the bundle (packer pack --link-test-skip).\n"
+                "Last, DEST/airlock/installed.json records every file of DEST (size, mode, SHA-256)\n"
+                "and the audit log its SHA-256: 'unpacker verify-tree DEST' checks the tree later.\n"
                 "Any failure before the rename leaves neither DEST nor the staging directory; after\n"
                 "it, DEST stays (verified): fix or exempt, then 'unpacker link-test DEST'.\n"
                 "Exit: 0 ok, 1 verification failed, 2 usage/I-O (disk full), 3 unsafe content,\n"
