@@ -22,6 +22,7 @@
 #include "common/target/probe_file.h"
 #include "packer/wheel.h"
 #include "tests/support.h"
+#include "unpacker/installed_tree.h"
 #include "unpacker/verify.h"
 
 using namespace airlock;
@@ -131,6 +132,10 @@ const std::map<std::string, Feeder>& feeders() {
       {"ldcache", [](const std::string& d, const test::TempDir&) {
          return refused_as([&] { (void)target::parse_ldcache(bytes(d), "regression.cache"); });
        }},
+      {"installed_tree", [](const std::string& d, const test::TempDir&) {
+         (void)refused_as([&] { (void)unpacker::find_record_event(d, "/dest"); });
+         return refused_as([&] { (void)unpacker::TreeRecord::parse(d); });
+       }},
       {"envelope", [](const std::string& d, const test::TempDir& tmp) {
          test::spit(tmp / "signer.pub", test::slurp(test::source_dir() + "/tests/vectors/minisign/key.pub"));
          test::spit(tmp / "regression.sealed", d);
@@ -236,4 +241,13 @@ TEST_CASE("fuzz regressions: age read() at the end of the payload", "[fuzz]") {
   while (size_t n = dec.read(buf)) total += n;
   CHECK(total == dec.summary().plaintext_bytes);
   CHECK(dec.read(buf) == 0);
+}
+
+TEST_CASE("fuzz regressions: an installed-tree record object of 40,000 keys", "[fuzz]") {
+  // A valid record with 40,000 unknown keys added to its top level (430 KB):
+  // ordered_json searches an object's keys linearly for each new one, so it
+  // took 7 s to parse (over the fuzz run's 10 s under ASan), and a record
+  // may be 512 MiB. Objects of more than 64 keys are now refused.
+  std::string d = test::slurp((regressions() / "installed_tree" / "object-of-40000-keys").string());
+  CHECK_THROWS_WITH(unpacker::TreeRecord::parse(d), Catch::Contains("more than 64 keys"));
 }

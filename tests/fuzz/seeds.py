@@ -153,6 +153,27 @@ def audit_logs(out):
     put(out, "audit", "one", lines[0] + "\n")
 
 
+def installed_trees(out):
+    h = "0123456789abcdef" * 4
+    files = [{"path": "env", "type": "dir", "mode": "0755"},
+             {"path": "env/bin", "type": "dir", "mode": "0755"},
+             {"path": "env/bin/python3", "type": "symlink", "target": "python3.11"},
+             {"path": "env/bin/python3.11", "type": "file", "mode": "0755", "size": 17232, "sha256": h},
+             {"path": "env/bin/python3.11-copy", "type": "hardlink", "mode": "0755", "size": 17232, "sha256": h,
+              "target": "env/bin/python3.11"},
+             {"path": "env/lib", "type": "dir", "mode": "0755"},
+             {"path": "env/lib/odd\u00ff", "type": "file", "mode": "0644", "size": 1, "sha256": h,
+              "path_hex": "656e762f6c69622f6f6464ff"}]
+    files[-1].pop("path_hex")
+    top = {"format": "airlock-installed/1", "bundle_id": BUNDLE_ID, "dest": "/dest", "created": "2026-01-01T00:00:00Z",
+           "tool": {"name": "unpacker", "version": "0.1.0"}, "recorded_after": ["extract", "relocate", "install"],
+           "excluded": ["airlock/installed.json"],
+           "totals": {"entries": len(files), "files": 2, "bytes": 17233}}
+    text = json.dumps(top, separators=(",", ":"))[:-1] + ',"files":[' + ",\n".join(
+        json.dumps(f, separators=(",", ":")) for f in files) + "\n]}\n"
+    put(out, "installed_tree", "record", text)
+
+
 # --- ld.so.cache -----------------------------------------------------------
 
 def ldcaches(out):
@@ -300,6 +321,7 @@ def main():
         manifests(out)
         probes(out)
         audit_logs(out)
+        installed_trees(out)
         ldcaches(out)
         files = elves(out, tmp)
         wheels(out, files)
