@@ -109,7 +109,7 @@ done
 wait
 
 # 4. Report.
-printf '\n%-10s %12s %8s %8s %9s  %s\n' harness executions cov ft corpus findings
+printf '\n%-14s %12s %8s %8s %9s  %s\n' harness executions cov ft corpus findings
 failed=0 passed=0
 for n in "${NAMES[@]}"; do
   log="$DIR/logs/$n.log" rc=$(cat "$DIR/logs/$n.rc" 2>/dev/null || echo 99)
@@ -121,14 +121,14 @@ for n in "${NAMES[@]}"; do
   found=$(find "$DIR/findings/$n" -type f | sort)
   if [ "$rc" != 0 ] || [ -n "$found" ]; then
     failed=$((failed + 1))
-    printf '%-10s %12s %8s %8s %9s  %s\n' "$n" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$units" "FINDING (exit $rc)"
-    for f in $found; do echo "           $f"; done
+    printf '%-14s %12s %8s %8s %9s  %s\n' "$n" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$units" "FINDING (exit $rc)"
+    for f in $found; do echo "               $f"; done
     echo "---- $log (end) ----"
     grep -E 'ERROR|SUMMARY|runtime error|terminate called|what\(\)|Test unit written' "$log" | head -20 || true
     echo "----"
   else
     passed=$((passed + 1))
-    printf '%-10s %12s %8s %8s %9s  %s\n' "$n" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$units" "none"
+    printf '%-14s %12s %8s %8s %9s  %s\n' "$n" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$units" "none"
   fi
 done
 echo "fuzz: ${SECONDS_EACH} s per harness, logs in $DIR/logs"
