@@ -12,8 +12,23 @@ namespace {
 const std::array<uint8_t, kTarBlock> kZeroBlock{};
 }
 
+void FileEnvelopeOutput::patch(uint64_t offset, std::span<const uint8_t> data) {
+  file_.finish();  // flush before writing in place
+  if (::pwrite(file_.fd(), data.data(), data.size(), static_cast<off_t>(offset)) != static_cast<ssize_t>(data.size()))
+    throw_errno("cannot write back at offset " + std::to_string(offset) + " of", file_.path());
+}
+
 EnvelopeWriter::EnvelopeWriter(OutputFile& out, int64_t mtime)
+    : file_(std::make_unique<FileEnvelopeOutput>(out)), out_(*file_), mtime_(mtime), hasher_(&out_, /*blake2b=*/true) {
+  begin_payload();
+}
+
+EnvelopeWriter::EnvelopeWriter(EnvelopeOutput& out, int64_t mtime)
     : out_(out), mtime_(mtime), hasher_(&out, /*blake2b=*/true) {
+  begin_payload();
+}
+
+void EnvelopeWriter::begin_payload() {
   // Placeholder: size 0 for now, patched by end_payload().
   auto h = ustar_file_header(kPayloadMember, 0, static_cast<uint64_t>(mtime_), 0644);
   out_.write(std::span<const uint8_t>(h));
@@ -24,10 +39,8 @@ void EnvelopeWriter::end_payload() {
   sha256_ = hasher_.sha256().hex_digest();
   blake2b_ = hasher_.blake2b()->digest();
   out_.write(std::span<const uint8_t>(kZeroBlock.data(), tar_padding(payload_bytes_)));
-  out_.finish();  // flush before patching the header in place
   auto h = ustar_file_header(kPayloadMember, payload_bytes_, static_cast<uint64_t>(mtime_), 0644);
-  if (::pwrite(out_.fd(), h.data(), h.size(), 0) != static_cast<ssize_t>(h.size()))
-    throw_errno("cannot patch the payload.age header", out_.path());
+  out_.patch(0, std::span<const uint8_t>(h));
 }
 
 void EnvelopeWriter::add_member(std::string_view name, std::string_view data) {

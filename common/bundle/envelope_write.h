@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string_view>
 
 #include "common/hash.h"
@@ -12,8 +14,29 @@
 
 namespace airlock::bundle {
 
+// Where the envelope goes: a stream that can also overwrite bytes it has
+// already written (payload.age's header, once its size is known).
+class EnvelopeOutput : public Writer {
+ public:
+  virtual void patch(uint64_t offset, std::span<const uint8_t> data) = 0;
+};
+
+// One regular file (flushed, then written at the offset).
+class FileEnvelopeOutput : public EnvelopeOutput {
+ public:
+  explicit FileEnvelopeOutput(OutputFile& file) : file_(file) {}
+  void write(std::span<const uint8_t> data) override { file_.write(data); }
+  using Writer::write;
+  void finish() override { file_.finish(); }
+  void patch(uint64_t offset, std::span<const uint8_t> data) override;
+
+ private:
+  OutputFile& file_;
+};
+
 class EnvelopeWriter {
  public:
+  EnvelopeWriter(EnvelopeOutput& out, int64_t mtime);
   EnvelopeWriter(OutputFile& out, int64_t mtime);
   // The sink for payload.age's bytes; hashes them (SHA-256 and the BLAKE2b-512
   // minisign signs) on the way to the file.
@@ -28,7 +51,9 @@ class EnvelopeWriter {
   const std::array<uint8_t, 64>& payload_blake2b() const { return blake2b_; }
 
  private:
-  OutputFile& out_;
+  void begin_payload();
+  std::unique_ptr<FileEnvelopeOutput> file_;  // when given an OutputFile
+  EnvelopeOutput& out_;
   int64_t mtime_;
   HashingWriter hasher_;
   uint64_t payload_bytes_ = 0;
