@@ -1,6 +1,9 @@
 // Step 1 of the unpack order (DESIGN.md): verify the envelope and both
 // signatures. Nothing here decrypts; everything the later steps rely on is
 // established before a single byte of payload.age is decrypted:
+//   - a volume set with its index NAME.sealed.volumes: the index is signed
+//     by a trusted key and every volume has its listed size and SHA-256
+//     (checked first; volume_check.h), and its bundle-id is the label's;
 //   - the envelope holds exactly the four members, in order;
 //   - both .minisig verify under ONE of the trusted keys;
 //   - both trusted comments are "airlock-bundle/1 bundle-id:<id> file:<member>"
@@ -17,6 +20,7 @@
 #include "common/bundle/envelope_read.h"
 #include "common/bundle/label.h"
 #include "common/cli.h"
+#include "unpacker/volume_check.h"
 
 namespace airlock::unpacker {
 
@@ -29,6 +33,7 @@ struct VerifiedBundle {
   std::string signer_key_file;
   uint64_t content_bytes = 0;
   uint64_t content_files = 0;
+  VolumeSetCheck volume_check;  // a volume set: whether its index was checked first
 };
 
 // Verifies `bundle` against the public key files in `trusted`. Throws
