@@ -15,8 +15,8 @@
 #include "common/hash.h"
 #include "common/minisign/minisign.h"
 #include "common/progress.h"
+#include "common/prompt.h"
 #include "common/secure.h"
-#include "packer/pack.h"
 
 namespace airlock::packer {
 
@@ -80,6 +80,21 @@ bundle::Label check_bundle(const bundle::Envelope& env, const std::string& name,
 }
 
 }  // namespace
+
+minisign::SecretKey load_signing_key(const std::string& secret_key, const std::string& key_passphrase_file) {
+  SecureBytes text = read_secret_file(secret_key);
+  if (!minisign::SecretKey::is_encrypted(text.view())) return minisign::SecretKey::parse(text.view(), nullptr, secret_key);
+  SecureBytes pass;
+  if (!key_passphrase_file.empty()) {
+    pass = read_passphrase_file(key_passphrase_file);
+  } else if (stdin_is_terminal()) {
+    pass = prompt_passphrase("Passphrase for " + secret_key + ": ");
+  } else {
+    throw Error(Exit::kUsage, secret_key + ": the signing key is encrypted and no passphrase was given",
+                "pass --key-passphrase-file FILE (first line is the passphrase), or run on a terminal");
+  }
+  return minisign::SecretKey::parse(text.view(), &pass, secret_key);
+}
 
 SplitResult split(const SplitOptions& o) {
   auto t0 = std::chrono::steady_clock::now();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/cli.h"
+#include "common/minisign/minisign.h"
 
 namespace airlock::packer {
 
@@ -39,5 +40,9 @@ struct SplitResult {
 // the bundle is damaged (its structure, its label, its payload's hash, or
 // a signature by the -s key that does not verify).
 SplitResult split(const SplitOptions& opts);
+
+// The signing key of -s, unlocked with the passphrase file or a prompt on
+// a terminal (also what `packer pack` signs with).
+minisign::SecretKey load_signing_key(const std::string& secret_key, const std::string& key_passphrase_file);
 
 }  // namespace airlock::packer
