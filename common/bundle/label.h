@@ -10,6 +10,7 @@
 // UTF-8, LF line endings. Readers ignore keys they do not know.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,5 +44,28 @@ struct Label {
 
 // Text for people: how to check the bundle with tar, minisign, age, zstd.
 std::string label_instructions(std::string_view bundle_name_hint);
+
+// The CUI designation indicator (DoDI 5200.48), carried as four label keys
+// and shown to people under their captions, in this order.
+struct DesignationKey {
+  std::string_view key;      // label key
+  std::string_view caption;  // as printed: "Controlled by: ..."
+};
+inline constexpr std::array<DesignationKey, 4> kDesignationKeys = {{{"controlled-by", "Controlled by"},
+                                                                    {"cui-category", "CUI Category"},
+                                                                    {"dissemination", "Dissemination"},
+                                                                    {"poc", "POC"}}};
+
+// A marking that begins with "CUI" (any case): "CUI", "CUI//SP-PRVCY", ...
+// Such a bundle must carry the designation indicator.
+bool is_cui_marking(std::string_view marking);
+
+// The designation indicator as (caption, value) pairs, in the order above:
+// for a label with any designation key or a CUI marking, all four, a missing
+// one as "(not in the label)"; for any other label, none.
+std::vector<std::pair<std::string, std::string>> designation_lines(const Label& l);
+
+// The same as "Caption: value" lines, each ending in LF ("" when none).
+std::string designation_text(const Label& l);
 
 }  // namespace airlock::bundle
