@@ -33,7 +33,9 @@ printf 'tinyapp==2.1.0\nfastmath==0.3.0\n' > "$W/requirements.txt"
 
 echo "== connected side: packer pack"
 "$BIN/packer" pack --env "$PREFIX" -r "$W/requirements.txt" --wheelhouse "$W/wheels" \
-  -s "$W/signing.key" -R "$RECIPIENT" --marking CUI -o "$W/demo.sealed" --force
+  -s "$W/signing.key" -R "$RECIPIENT" --marking CUI \
+  --controlled-by 'Demo Office' --cui-category PRVCY --dissemination FEDCON --poc 'Jane Doe, 703-555-0100' \
+  -o "$W/demo.sealed" --force
 
 echo "== secure side (no network, $ROOT hidden): unpacker unpack"
 rm -rf "$W/secure"

@@ -56,6 +56,7 @@ RECIPIENT=$(grep -E '^age1' keygen.out | head -1)
 PUB=signing.key.pub
 [ -f "$PUB" ] || PUB=$(cd "$WORK" && ls ./*.pub | head -1)
 "$PACKER" pack --env "$PY_PREFIX" --no-check --level 1 -s signing.key -R "$RECIPIENT" --marking CUI \
+  --controlled-by 'Test Office' --cui-category PRVCY --dissemination FEDCON --poc 'Jane Doe, 703-555-0100' \
   -o py.sealed --audit-log audit-packer.jsonl -q > /dev/null || fail "packer pack failed"
 
 old_node ./unpacker verify -p "$PUB" py.sealed --audit-log audit.jsonl -q > label.txt 2> verify.err ||

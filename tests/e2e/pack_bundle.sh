@@ -15,7 +15,9 @@ ln "$bundled" "$WORK/wh/" || fail "cannot hardlink $bundled into $WORK/wh (anoth
 B=$WORK/out/test.sealed
 mkdir -p "$WORK/out"
 "$PACKER" pack --env "$PY_PREFIX" -r "$WORK/requirements.txt" --wheelhouse "$WORK/wh" \
-  -s "$WORK/keys/signing.key" -R "$RECIPIENT" --marking CUI -o "$B" --json --sbom-out "$WORK/out/sbom.cdx.json" \
+  -s "$WORK/keys/signing.key" -R "$RECIPIENT" --marking CUI \
+  --controlled-by 'Test Office' --cui-category PRVCY --dissemination FEDCON --poc 'Jane Doe, 703-555-0100' \
+  -o "$B" --json --sbom-out "$WORK/out/sbom.cdx.json" \
   --audit-log "$WORK/audit-packer.jsonl" > "$WORK/pack.json" || fail "packer pack failed"
 [ -f "$B" ] || fail "no bundle written"
 pass "packed $(du -h "$B" | cut -f1)"

@@ -16,7 +16,8 @@ make_wheelhouse "$WORK/wheels"
 ln "$WORK/wheels/tinydep-1.0.0-py3-none-any.whl" "$WORK/wheels/0-backup.bak"
 
 "$PACKER" pack --env "$PY_PREFIX" --wheelhouse "$WORK/wheels" -r "$WORK/requirements.txt" \
-  -s "$WORK/keys/signing.key" -R "$RECIPIENT" --marking CUI -o "$WORK/py.sealed" \
+  -s "$WORK/keys/signing.key" -R "$RECIPIENT" --marking CUI \
+  --controlled-by 'Test Office' --cui-category PRVCY --dissemination FEDCON --poc 'Jane Doe, 703-555-0100' -o "$WORK/py.sealed" \
   --audit-log "$WORK/audit-packer.jsonl" -q >/dev/null || fail "packer pack failed"
 PUB="$WORK/keys/signing.key.pub"
 [ -f "$PUB" ] || PUB=$(ls "$WORK"/keys/*.pub | head -1)
