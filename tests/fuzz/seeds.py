@@ -274,6 +274,53 @@ def wheels(out, files):
         put(out, "wheel", name + ".whl", buf.getvalue())
 
 
+# --- the plaintext payload tar ---------------------------------------------
+
+def payloads(out):
+    """Payload tars as the packer writes them: pax, env/ wheels/ airlock/,
+    the manifest last, listing every other member with its digest."""
+    import tarfile
+    files = {"env/bin/python3.11": (b"#!/bin/sh\necho python\n", 0o755),
+             "env/lib/libpython3.11.so.1.0": (b"\x7fELF" + b"\0" * 60, 0o755),
+             "wheels/six-1.16.0-py2.py3-none-any.whl": (b"PK\x05\x06" + b"\0" * 18, 0o644),
+             "airlock/requirements.lock": (b"six==1.16.0 --hash=sha256:" + b"0" * 64 + b"\n", 0o644)}
+    dirs = ["env", "env/bin", "env/lib", "wheels", "airlock"]
+
+    def build(with_hardlink):
+        buf = io.BytesIO()
+        entries = []
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+            for d in dirs:
+                ti = tarfile.TarInfo(d)
+                ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, 1767225600
+                t.addfile(ti)
+                entries.append({"path": d, "type": "dir", "mode": "0755"})
+            for path, (data, mode) in files.items():
+                ti = tarfile.TarInfo(path)
+                ti.size, ti.mode, ti.mtime = len(data), mode, 1767225600
+                t.addfile(ti, io.BytesIO(data))
+                entries.append({"path": path, "type": "file", "size": len(data), "mode": "%04o" % mode,
+                                "sha256": hashlib.sha256(data).hexdigest()})
+            if with_hardlink:
+                ti = tarfile.TarInfo("env/bin/python3")
+                ti.type, ti.linkname, ti.mode, ti.mtime = tarfile.LNKTYPE, "env/bin/python3.11", 0o755, 1767225600
+                t.addfile(ti)
+                entries.append({"path": "env/bin/python3", "type": "hardlink", "target": "env/bin/python3.11"})
+            m = {"format": "airlock-bundle/1", "bundle_id": BUNDLE_ID, "created": "2026-01-01T00:00:00Z",
+                 "source_prefix": "/opt/env", "interpreter": "env/bin/python3.11",
+                 "python": {"version": "3.11.7", "tag": "cp311", "platform": "linux_x86_64"},
+                 "files": entries, "relocate": [{"path": "env/bin/python3.11", "mode": "text"}],
+                 "wheels": [{"path": "wheels/six-1.16.0-py2.py3-none-any.whl", "name": "six",
+                             "version": "1.16.0", "sha256": hashlib.sha256(files["wheels/six-1.16.0-py2.py3-none-any.whl"][0]).hexdigest()}]}
+            data = (json.dumps(m, separators=(",", ":")) + "\n").encode()
+            ti = tarfile.TarInfo("airlock/manifest.json")
+            ti.size, ti.mode, ti.mtime = len(data), 0o644, 1767225600
+            t.addfile(ti, io.BytesIO(data))
+        return buf.getvalue()
+    put(out, "payload", "plain.tar", build(False))
+    put(out, "payload", "hardlink.tar", build(True))
+
+
 # --- the sealed envelope ---------------------------------------------------
 
 def envelope(out, tmp, files):
@@ -322,6 +369,7 @@ def main():
         probes(out)
         audit_logs(out)
         installed_trees(out)
+        payloads(out)
         ldcaches(out)
         files = elves(out, tmp)
         wheels(out, files)
