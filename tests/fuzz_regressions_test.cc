@@ -18,7 +18,9 @@
 #include "common/elf/elf.h"
 #include "common/io.h"
 #include "common/minisign/minisign.h"
+#include "common/target/ld_so_conf.h"
 #include "common/target/ldcache.h"
+#include "common/target/node_root.h"
 #include "common/target/probe_file.h"
 #include "packer/wheel.h"
 #include "tests/support.h"
@@ -136,6 +138,13 @@ const std::map<std::string, Feeder>& feeders() {
          (void)refused_as([&] { (void)unpacker::find_record_event(d, "/dest"); });
          return refused_as([&] { (void)unpacker::TreeRecord::parse(d); });
        }},
+      // As the harness: /etc/ld.so.conf and /etc/ld.so.conf.d/{a,b}.conf all hold the input.
+      {"ld_so_conf", [](const std::string& d, const test::TempDir& tmp) {
+         fs::create_directories(tmp.path() / "etc" / "ld.so.conf.d");
+         for (const char* conf : {"etc/ld.so.conf", "etc/ld.so.conf.d/a.conf", "etc/ld.so.conf.d/b.conf"})
+           test::spit(tmp / conf, d);
+         return refused_as([&] { (void)target::read_ld_so_conf(target::NodeRoot(tmp.str())); });
+       }},
       {"envelope", [](const std::string& d, const test::TempDir& tmp) {
          test::spit(tmp / "signer.pub", test::slurp(test::source_dir() + "/tests/vectors/minisign/key.pub"));
          test::spit(tmp / "regression.sealed", d);
@@ -250,4 +259,25 @@ TEST_CASE("fuzz regressions: an installed-tree record object of 40,000 keys", "[
   // may be 512 MiB. Objects of more than 64 keys are now refused.
   std::string d = test::slurp((regressions() / "installed_tree" / "object-of-40000-keys").string());
   CHECK_THROWS_WITH(unpacker::TreeRecord::parse(d), Catch::Contains("more than 64 keys"));
+}
+
+TEST_CASE("fuzz regressions: ld.so.conf of many directories and many includes", "[fuzz]") {
+  // Each directory and warning was checked against every earlier one
+  // (60,000 directories: 2.3 s, a 1 MiB file about 10 s), and a file was
+  // read again each time it was included: three files naming each other a
+  // thousand times a line ran for minutes. Both are linear now.
+  auto read = [](const std::string& name) {
+    return test::slurp((regressions() / "ld_so_conf" / name).string());
+  };
+  test::TempDir tmp;
+  fs::create_directories(tmp.path() / "etc" / "ld.so.conf.d");
+  test::spit(tmp / "etc/ld.so.conf", read("60000-directories"));
+  auto conf = target::read_ld_so_conf(target::NodeRoot(tmp.str()));
+  CHECK(conf.dirs.size() == 60'000);
+  CHECK(conf.dirs[59'999] == "/d59999");
+  for (const char* f : {"etc/ld.so.conf", "etc/ld.so.conf.d/a.conf", "etc/ld.so.conf.d/b.conf"})
+    test::spit(tmp / f, read("include-fan-out"));
+  conf = target::read_ld_so_conf(target::NodeRoot(tmp.str()));
+  CHECK(conf.dirs.empty());
+  CHECK(conf.warnings.size() == 3);  // each loop named once
 }

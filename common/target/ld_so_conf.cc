@@ -3,6 +3,8 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <map>
+#include <unordered_set>
 
 #include "common/error.h"
 
@@ -49,11 +51,19 @@ struct Reader {
   const NodeRoot& root;
   LdSoConf& out;
   std::vector<std::string> open_files;  // resolved paths of the files being read, outermost first
+  // What is already in out.dirs and out.warnings: a linear search of them
+  // for each line would make a long file quadratic.
+  std::unordered_set<std::string> dirs_seen, warnings_seen;
+  // The shallowest depth each file was read at. Reading it again there or
+  // deeper adds nothing (directories and warnings are kept once), and
+  // without this a file naming another a thousand times, which names a
+  // third a thousand times, is read a million times.
+  std::map<std::string, int> read_at;
 
   // Once each: a file included twice would say the same again.
   void warn(const std::string& where, const std::string& what) {
     std::string w = where + ": " + what;
-    if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end()) out.warnings.push_back(std::move(w));
+    if (warnings_seen.insert(w).second) out.warnings.push_back(std::move(w));
   }
 
   void add_dir(std::string_view d, const std::string& where) {
@@ -64,7 +74,7 @@ struct Reader {
       warn(where, "ignoring the relative directory " + quote(d));
       return;
     }
-    if (std::find(out.dirs.begin(), out.dirs.end(), d) == out.dirs.end()) out.dirs.emplace_back(d);
+    if (dirs_seen.emplace(d).second) out.dirs.emplace_back(d);
   }
 
   void include(std::string_view pattern, const std::string& from, const std::string& where, int depth) {
@@ -104,6 +114,10 @@ struct Reader {
     if (std::find(open_files.begin(), open_files.end(), *resolved) != open_files.end()) {
       warn(included_at, "includes " + path + ", which is already being read (a loop); not reading it again");
       return;
+    }
+    if (auto [it, fresh] = read_at.emplace(*resolved, depth); !fresh) {
+      if (it->second <= depth) return;
+      it->second = depth;
     }
     std::optional<std::string> text;
     try {
