@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/audit.h"
+#include "common/bundle/volumes.h"
 #include "common/error.h"
 #include "common/io.h"
 #include "common/progress.h"
@@ -112,9 +113,17 @@ Command pack_command() {
                                       "Encrypt with a passphrase (first line of the file) instead of a recipient key");
             PF->excludes(R)->excludes(RF);
             app.add_option("--marking", o->marking, "Handling marking for the label banner, e.g. CUI (default UNMARKED)");
+            add_designation_options(app, o->designation);
             app.add_option("--level", o->level, "zstd level (1-19)")->check(CLI::Range(1, 19))->capture_default_str();
             app.add_option("--threads", o->threads, "Compression threads (default: one per core)")->check(CLI::Range(0, 256));
             app.add_option("-o,--output", o->out, "The bundle to write (NAME.sealed)")->required();
+            app.add_option("--volume-size", o->volume_size,
+                           "Write NAME.sealed.001, .002, ... of at most SIZE bytes each, with a signed index "
+                           "NAME.sealed.volumes: bytes, K/M/G (powers of 1024), or dvd, dvd-dl, bd25, fat32")
+                ->type_name("SIZE")
+                ->check(CLI::Validator(
+                    [](std::string& s) { return s.empty() ? std::string("empty; give a SIZE (see --help)") : std::string(); },
+                    ""));
             app.add_flag("--force", o->force, "Replace an existing output file");
             app.add_flag("--skip-broken-links", o->skip_broken_links,
                          "Leave out dangling links, directory loops and unreadable files (recorded in the manifest)");
@@ -138,12 +147,17 @@ Command pack_command() {
             app.footer(
                 "Example:\n"
                 "  packer pack --env ~/.pyenv/versions/3.12.1 -r requirements.txt --wheelhouse wheels/ \\\n"
-                "      -s signing.key -R age1... --marking CUI -o project.sealed\n"
+                "      -s signing.key -R age1... --marking CUI --designation-file designation.txt -o project.sealed\n"
+                "With a marking that begins with CUI, the designation indicator (--controlled-by, --cui-category,\n"
+                "--dissemination, --poc, or those keys in --designation-file) is required and goes into the label.\n"
                 "The bundle is one file: a tar of payload.age (the environment and wheels, zstd-compressed and\n"
                 "encrypted to the -R key), LABEL.txt (plaintext handling label) and their minisign signatures.\n"
                 "Carry it and signing.pub to the secure node; there run 'unpacker unpack'.\n"
                 "For an older secure node: run 'unpacker probe' there first, then pack with\n"
                 "--target FILE (or the --target glibc-X.Y it prints) and --portable (docs/targets.md).\n"
+                "For discs or FAT32 sticks, --volume-size dvd (or fat32, 4G, ...) writes NAME.sealed.001, ...\n"
+                "and NAME.sealed.volumes with its .minisig: put the index and its .minisig on every disc; each\n"
+                "disc is then checked alone with 'unpacker verify-volume' (docs/packing.md, \"Volumes\").\n"
                 "Exit status: 0 sealed; 1 checks found errors; 2 usage or I/O error; 130 interrupted.\n"
                 "On any failure no output file is left behind.");
             return [o]() -> int {
@@ -162,11 +176,19 @@ Command pack_command() {
                 throw;
               }
               watchdog.settle();
-              audit_append(log, {.event = "pack", .outcome = "ok",
-                                 .detail = "sealed " + r.out + " from " + o->env_dir,
-                                 .bundle_id = r.bundle_id, .bundle_sha256 = r.payload_sha256,
-                                 .signer_key_id = r.signer_key_id,
-                                 .marking = o->marking.empty() ? "UNMARKED" : o->marking});
+              AuditEvent ev{.event = "pack", .outcome = "ok",
+                            .detail = "sealed " + r.out + " from " + o->env_dir,
+                            .bundle_id = r.bundle_id, .bundle_sha256 = r.payload_sha256,
+                            .signer_key_id = r.signer_key_id,
+                            .marking = o->marking.empty() ? "UNMARKED" : o->marking};
+              if (!r.volumes.empty()) {
+                ev.detail += " in " + std::to_string(r.volumes.size()) + " volumes of at most " +
+                             std::to_string(r.volume_size) + " bytes; index " + r.volume_index + " sha256 " +
+                             r.volume_index_sha256;
+                ev.extra = {{"volume_index", r.volume_index}, {"volume_index_sha256", r.volume_index_sha256},
+                            {"volumes", r.volumes.size()}};
+              }
+              audit_append(log, ev);
               if (o->output.json) {
                 nlohmann::ordered_json j{{"bundle", r.out}, {"bundle_id", r.bundle_id}, {"created", r.created},
                                          {"bundle_bytes", r.bundle_bytes}, {"payload_bytes", r.payload_bytes},
@@ -177,6 +199,10 @@ Command pack_command() {
                                          {"dereferenced", r.dereferenced}, {"skipped", r.skipped},
                                          {"signer_key_id", r.signer_key_id}, {"python", r.python},
                                          {"seconds", r.seconds}};
+                if (!r.volumes.empty())
+                  j["volumes"] = {{"count", r.volumes.size()}, {"volume_size", r.volume_size},
+                                  {"files", r.volumes}, {"index", r.volume_index},
+                                  {"index_sha256", r.volume_index_sha256}};
                 std::cout << j.dump(2) << "\n";
               } else if (!o->output.quiet) {
                 std::cerr << "packer: sealed " << r.out << " (" << human_bytes(r.bundle_bytes) << ", bundle-id "
@@ -185,6 +211,11 @@ Command pack_command() {
                           << " wheels; " << human_bytes(r.content_bytes) << " before compression; "
                           << r.elf_patched << " ELF files made relocatable, " << r.relocate_listed
                           << " files to rewrite on unpack; " << r.seconds << " s\n";
+                if (!r.volumes.empty())
+                  std::cerr << "packer: " << r.volumes.size() << " volumes of at most "
+                            << bundle::volume_size_text(r.volume_size)
+                            << ": " << r.volumes.front() << (r.volumes.size() > 1 ? " ... " + r.volumes.back() : "")
+                            << "; index " << r.volume_index << " (signed, .minisig beside it)\n";
               }
               return 0;
             };

@@ -6,4 +6,6 @@ namespace airlock::packer {
 Command keygen_command();
 Command pack_command();
 Command check_command();
+Command split_command();  // cmd_split.cc
+Command label_command();
 }  // namespace airlock::packer

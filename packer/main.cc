@@ -4,7 +4,8 @@
 
 int main(int argc, char** argv) {
   using namespace airlock::packer;
-  const airlock::Command commands[] = {keygen_command(), check_command(), pack_command()};
+  const airlock::Command commands[] = {keygen_command(), check_command(), pack_command(), label_command(),
+                                       split_command()};
   return airlock::run_main("packer",
                            "packer: seal a Python environment and its wheels into one signed, "
                            "encrypted bundle for an air-gapped node.\n"

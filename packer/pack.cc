@@ -21,6 +21,7 @@
 #include "common/bundle/format.h"
 #include "common/bundle/label.h"
 #include "common/bundle/manifest.h"
+#include "common/bundle/volumes.h"
 #include "common/elf/elf.h"
 #include "common/error.h"
 #include "common/hash.h"
@@ -38,6 +39,7 @@
 #include "packer/payload_writer.h"
 #include "packer/read_ahead.h"
 #include "packer/relocate.h"
+#include "packer/split.h"
 #include "packer/walk.h"
 #include "packer/wheelhouse.h"
 #include "version.h"
@@ -47,21 +49,6 @@ namespace airlock::packer {
 namespace fs = std::filesystem;
 
 namespace {
-
-minisign::SecretKey load_signing_key(const PackOptions& o) {
-  SecureBytes text = read_secret_file(o.secret_key);
-  if (!minisign::SecretKey::is_encrypted(text.view())) return minisign::SecretKey::parse(text.view(), nullptr, o.secret_key);
-  SecureBytes pass;
-  if (!o.key_passphrase_file.empty()) {
-    pass = read_passphrase_file(o.key_passphrase_file);
-  } else if (stdin_is_terminal()) {
-    pass = prompt_passphrase("Passphrase for " + o.secret_key + ": ");
-  } else {
-    throw Error(Exit::kUsage, o.secret_key + ": the signing key is encrypted and no passphrase was given",
-                "pass --key-passphrase-file FILE (first line is the passphrase), or run on a terminal");
-  }
-  return minisign::SecretKey::parse(text.view(), &pass, o.secret_key);
-}
 
 // The thread that walks: started with the walk to run, told the
 // wheelhouse directory once it is known, and on the way out (any exception
@@ -132,7 +119,26 @@ PackResult pack(const PackOptions& o) {
   PackResult r;
   r.out = o.out;
 
+  // The designation indicator a CUI marking needs: refused before the
+  // environment is read, so a missing one costs nothing.
+  ResolvedDesignation designation = resolve_designation(o.designation, o.marking);
+  for (const auto& w : designation.warnings) warn(w);
+
   // Options that contradict each other, and the target: before any work.
+  uint64_t volume_size = o.volume_size.empty() ? 0 : bundle::parse_volume_size(o.volume_size);
+  if (volume_size) bundle::VolumeWriter::refuse_existing(o.out, o.force);
+  else refuse_existing_output(o.out, o.force);
+  if (!o.sbom_out.empty()) {
+    if (o.sbom_out == o.out) throw Error(Exit::kUsage, "--sbom-out names the bundle itself (" + o.out + ")");
+    refuse_existing_output(o.sbom_out, o.force);
+  }
+  if (!o.requirements.empty() && ::access(o.requirements.c_str(), R_OK) != 0)
+    throw_errno("cannot read requirements file", o.requirements);
+  if (!o.wheelhouse.empty()) {
+    struct stat wst {};
+    if (::stat(o.wheelhouse.c_str(), &wst) != 0) throw_errno("cannot use as wheelhouse", o.wheelhouse);
+    if (!S_ISDIR(wst.st_mode)) throw Error(Exit::kUsage, o.wheelhouse + ": the wheelhouse is not a directory");
+  }
   std::optional<Target> target;
   if (!o.target.empty()) target = resolve_target(o.target);
   if (o.portable) {
@@ -147,7 +153,7 @@ PackResult pack(const PackOptions& o) {
   }
 
   // Keys and recipients first: a typo should fail before any work.
-  minisign::SecretKey sk = load_signing_key(o);
+  minisign::SecretKey sk = load_signing_key(o.secret_key, o.key_passphrase_file);
   r.signer_key_id = minisign::key_id_hex(sk.key_id());
   std::vector<age::X25519Recipient> recipients;
   for (const auto& s : o.recipients) recipients.push_back(age::X25519Recipient::parse(s));
@@ -231,8 +237,8 @@ PackResult pack(const PackOptions& o) {
 
   int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   feed.check();  // a walk that already failed stops here, before any output
-  OutputFile outfile(o.out, 0644, o.force);
-  bundle::EnvelopeWriter envelope(outfile, std::time(nullptr));
+  bundle::BundleOutput outfile(o.out, volume_size, o.force);  // one file, or volumes
+  bundle::EnvelopeWriter envelope(outfile.stream(), std::time(nullptr));
   std::unique_ptr<age::Encryptor> enc =
       passphrase ? age::Encryptor::to_passphrase(envelope.payload(), *passphrase)
                  : age::Encryptor::to_recipients(envelope.payload(), recipients);
@@ -361,6 +367,7 @@ PackResult pack(const PackOptions& o) {
   label.set("bundle-id", m.bundle_id);
   label.set("created", m.created);
   label.set("marking", label.marking);
+  for (auto& [key, value] : designation.value.label_fields()) label.set(key, value);
   label.set("signer-key-id", r.signer_key_id);
   std::string rcpt;
   for (const auto& rc : recipients) rcpt += (rcpt.empty() ? "" : " ") + rc.encode();
@@ -387,8 +394,14 @@ PackResult pack(const PackOptions& o) {
   envelope.add_member(bundle::kLabelMember, label_text);
   envelope.add_member(bundle::kLabelSigMember, label_sig.file_text());
   envelope.close();
-  struct stat st {};
-  if (::fstat(outfile.fd(), &st) == 0) r.bundle_bytes = static_cast<uint64_t>(st.st_size);
+  outfile.seal(sk, m.bundle_id);  // volumes: hashed when final, the index signed
+  r.bundle_bytes = outfile.bytes();
+  if (const bundle::VolumeWriter* vw = outfile.volumes()) {
+    r.volumes = vw->paths();
+    r.volume_size = vw->volume_size();
+    r.volume_index = vw->index_file();
+    r.volume_index_sha256 = outfile.index_sha256();
+  }
   if (!o.sbom_out.empty()) write_new_file(o.sbom_out, sbom, 0644, o.force);
   outfile.commit();
   if (o.exiting_after) {

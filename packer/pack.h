@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/cli.h"
+#include "packer/designation.h"
 
 namespace airlock::packer {
 
@@ -23,9 +24,11 @@ struct PackOptions {
   std::string recipients_file;
   std::string passphrase_file;
   std::string marking;
+  DesignationOptions designation;  // required with a marking that begins with CUI
   int level = 3;
   int threads = 0;  // 0: one per core
   std::string out;
+  std::string volume_size;  // --volume-size: NAME.sealed.001, ... and a signed index ("" = one file)
   bool force = false;
   bool skip_broken_links = false;
   bool no_check = false;
@@ -57,6 +60,10 @@ struct PackResult {
   std::string signer_key_id;
   std::string python;
   double seconds = 0;
+  // --volume-size: the volumes, their size and the index with its SHA-256.
+  std::vector<std::string> volumes;
+  uint64_t volume_size = 0;
+  std::string volume_index, volume_index_sha256;
 };
 
 PackResult pack(const PackOptions& opts);

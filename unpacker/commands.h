@@ -11,4 +11,6 @@ Command decrypt_command();
 Command audit_verify_command();
 Command probe_command();      // cmd_probe.cc
 Command link_test_command();  // cmd_link_test.cc
+Command verify_volume_command();  // cmd_verify_volume.cc
+Command verify_tree_command();  // cmd_verify_tree.cc
 }  // namespace airlock::unpacker

@@ -4,9 +4,10 @@
 
 int main(int argc, char** argv) {
   using namespace airlock::unpacker;
-  const airlock::Command commands[] = {keygen_command(),  verify_command(),  list_command(),
+  const airlock::Command commands[] = {keygen_command(),  verify_command(),  verify_volume_command(), list_command(),
                                        unpack_command(),  decrypt_command(), audit_verify_command(),
-                                       link_test_command(), probe_command()};
+                                       link_test_command(), probe_command(),
+                                       verify_tree_command()};
   return airlock::run_main("unpacker",
                            "unpacker: verify, decrypt and install an airlock bundle on the secure node.\n"
                            "Start with 'unpacker keygen -o node.key' and give the printed age1... "

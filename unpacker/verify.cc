@@ -44,6 +44,9 @@ VerifiedBundle verify_bundle(const std::string& path, const std::vector<std::str
   std::vector<std::pair<std::string, minisign::PublicKey>> keys;
   for (const auto& k : trusted) keys.emplace_back(k, minisign::PublicKey::parse(read_file(k), k));
 
+  // A volume set with its signed index: each volume is checked against it
+  // before anything of the bundle is read, so a bad disc is named as such.
+  VolumeSetCheck checked_volumes = check_volumes_first(path, keys, progress);
   auto volumes = bundle::Volumes::open(path);
   Progress pr{progress};
   bundle::Envelope env = bundle::read_envelope(volumes, std::ref(pr));
@@ -82,6 +85,11 @@ VerifiedBundle verify_bundle(const std::string& path, const std::vector<std::str
                      std::string(bundle::kFormat) + ")");
   std::string id = label.require("bundle-id");
   if (!bundle::is_uuid(id)) throw LabelError("bundle-id \"" + id + "\" is not a lowercase UUID");
+  if (checked_volumes.indexed && checked_volumes.index.bundle_id != id)
+    throw Error(Exit::kVerify,
+                checked_volumes.index.path + " is the index of bundle-id " + checked_volumes.index.bundle_id +
+                    ", but the label's bundle-id is " + id,
+                "the index and the volumes belong to different bundles");
 
   // The trusted comments bind both signatures to this bundle: without this
   // check a validly signed label from another bundle could be swapped in.
@@ -109,6 +117,7 @@ VerifiedBundle verify_bundle(const std::string& path, const std::vector<std::str
                                    " but the label says payload-sha256: " + want_sha);
 
   VerifiedBundle vb{std::move(volumes), std::move(env), std::move(label), id, key_id, signer_file, 0, 0};
+  vb.volume_check = std::move(checked_volumes);
   vb.content_bytes = label_number(vb.label, "content-bytes");
   if (!vb.label.get("content-files").empty()) vb.content_files = label_number(vb.label, "content-files");
   return vb;
@@ -118,6 +127,10 @@ std::string label_text(const VerifiedBundle& vb) {
   // The label is signed, but it is still shown on a terminal: control
   // characters (escape sequences) are replaced so it cannot rewrite the screen.
   std::string s = vb.envelope.label;
+  // Under the banner, the designation indicator as DoDI 5200.48 shows it
+  // ("Controlled by: ...", "CUI Category: ..."), made from the signed keys.
+  if (std::string block = bundle::designation_text(vb.label); !block.empty())
+    s.insert(s.find('\n') + 1, block + "\n");
   for (char& c : s)
     if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f) c = '?';
   return s;
@@ -133,6 +146,11 @@ AuditEvent audit_event(const VerifiedBundle* vb, std::string event, std::string 
     ev.bundle_sha256 = vb->envelope.payload_sha256;
     ev.signer_key_id = vb->signer_key_id;
     ev.marking = vb->label.marking;
+    if (vb->volume_check.volumes) {
+      ev.extra["volumes"] = vb->volumes.paths().size();
+      ev.extra["volume_index"] = vb->volume_check.indexed ? vb->volume_check.index.path : "none";
+      if (vb->volume_check.indexed) ev.extra["volume_index_sha256"] = vb->volume_check.index.sha256;
+    }
   }
   return ev;
 }

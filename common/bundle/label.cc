@@ -1,6 +1,8 @@
 #include "common/bundle/label.h"
 
 #include <algorithm>
+#include <cctype>
+#include <unordered_set>
 
 #include "common/bundle/format.h"
 
@@ -65,14 +67,17 @@ Label Label::parse(std::string_view text) {
   if (lines.back() != lines.front())
     throw LabelError("last line " + quote(lines.back()) + " does not repeat the marking banner " + quote(lines.front()));
   size_t i = 1;
+  // Keys seen so far, as views into `text`: a set, since comparing each key
+  // with every earlier one would be quadratic in a 1 MiB label.
+  std::unordered_set<std::string_view> seen;
   for (; i + 1 < lines.size() && !lines[i].empty(); ++i) {
     auto colon = lines[i].find(": ");
     if (colon == std::string_view::npos)
       throw LabelError("line " + std::to_string(i + 1) + " " + quote(lines[i]) + " is not \"key: value\"");
     std::string key(lines[i].substr(0, colon));
     if (!valid_key(key)) throw LabelError("line " + std::to_string(i + 1) + ": bad key " + quote(key));
-    for (const auto& f : l.fields)
-      if (f.first == key) throw LabelError("line " + std::to_string(i + 1) + ": duplicate key " + quote(key));
+    if (!seen.insert(lines[i].substr(0, colon)).second)
+      throw LabelError("line " + std::to_string(i + 1) + ": duplicate key " + quote(key));
     l.fields.emplace_back(key, std::string(lines[i].substr(colon + 2)));
   }
   for (++i; i + 1 < lines.size(); ++i) {
@@ -96,6 +101,30 @@ std::string label_instructions(std::string_view name) {
          "  age -d -i IDENTITY payload.age | zstd -d | tar -tv\n"
          "Both trusted comments must name the bundle-id above. The unpacker does all\n"
          "of this, before decrypting anything: unpacker verify -p SIGNER.pub " + n + "\n";
+}
+
+bool is_cui_marking(std::string_view marking) {
+  return marking.size() >= 3 && std::toupper(static_cast<unsigned char>(marking[0])) == 'C' &&
+         std::toupper(static_cast<unsigned char>(marking[1])) == 'U' &&
+         std::toupper(static_cast<unsigned char>(marking[2])) == 'I';
+}
+
+std::vector<std::pair<std::string, std::string>> designation_lines(const Label& l) {
+  bool any = is_cui_marking(l.marking);
+  for (const auto& d : kDesignationKeys) any = any || !l.get(d.key).empty();
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!any) return out;
+  for (const auto& d : kDesignationKeys) {
+    std::string v = l.get(d.key);
+    out.emplace_back(std::string(d.caption), v.empty() ? "(not in the label)" : v);
+  }
+  return out;
+}
+
+std::string designation_text(const Label& l) {
+  std::string out;
+  for (const auto& [caption, value] : designation_lines(l)) out += caption + ": " + value + "\n";
+  return out;
 }
 
 }  // namespace airlock::bundle
