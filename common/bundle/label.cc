@@ -93,7 +93,9 @@ Label Label::parse(std::string_view text) {
 std::string label_instructions(std::string_view name) {
   std::string n(name.empty() ? "BUNDLE.sealed" : name);
   return "This is an airlock bundle: a Python environment sealed for an air-gapped node.\n"
-         "It is a plain tar file. To check it by hand with standard tools:\n"
+         "It is a plain tar file (on several discs: cat " + n + ".0* > " + n + " first;\n"
+         "each disc alone: minisign -V -m " + n + ".volumes, sha256sum -c --ignore-missing).\n"
+         "To check it by hand with standard tools:\n"
          "  tar -xf " + n + "          # payload.age, payload.age.minisig, LABEL.txt, LABEL.txt.minisig\n"
          "  minisign -V -p SIGNER.pub -m LABEL.txt\n"
          "  minisign -V -p SIGNER.pub -m payload.age\n"
