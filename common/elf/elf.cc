@@ -285,6 +285,10 @@ uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 // The minimum kernel of the first NT_GNU_ABI_TAG note, found the way
 // glibc's loader finds it (open_verify in elf/dl-load.c).
 std::optional<std::string> read_abi_tag(const Input& in, const std::vector<fmt::Phdr>& phdrs) {
+  // Each segment is scanned note by note: segments that overlap would be
+  // scanned once each, quadratic in the file's size. A linker's PT_NOTE
+  // segments are disjoint, so together they fit in the file.
+  uint64_t budget = in.size;
   for (const auto& ph : phdrs) {
     if (ph.p_type != fmt::kPtNote) continue;
     // The loader reads notes only from segments aligned to 4 or 8; 8 means
@@ -293,6 +297,10 @@ std::optional<std::string> read_abi_tag(const Input& in, const std::vector<fmt::
     if (!in.fits(ph.p_offset, ph.p_filesz))
       throw ElfError(in.name, "PT_NOTE at offset " + hex(ph.p_offset) + " (+" + std::to_string(ph.p_filesz) +
                                   ") lies beyond the end of the file (" + std::to_string(in.size) + " bytes)");
+    if (ph.p_filesz > budget)
+      throw ElfError(in.name, "the PT_NOTE segments overlap: together they hold more than the file's " +
+                                  std::to_string(in.size) + " bytes");
+    budget -= ph.p_filesz;
     Records notes(in, ph.p_offset, ph.p_filesz, "PT_NOTE");
     // Each step moves at least a header forward: bounded by p_filesz. The
     // last note's padding may lie past the segment's end.
@@ -481,10 +489,17 @@ DynamicInfo parse(const Input& in) {
 
   // Dynamic symbol names share the table; collect them where the section
   // headers say where .dynsym is and that it uses this string table.
+  // A file has one .dynsym; many sections over the same bytes would each
+  // be read, quadratic in the file's size: together they must fit in it.
+  uint64_t dynsym_budget = in.size;
   for (const auto& sh : shdrs) {
     if (sh.sh_type != fmt::kShtDynsym || sh.sh_link >= shdrs.size()) continue;
     if (shdrs[sh.sh_link].sh_offset != info.strtab_offset) continue;
     if (sh.sh_size > kMaxTable) throw ElfError(in.name, ".dynsym of " + std::to_string(sh.sh_size) + " bytes");
+    if (sh.sh_size > dynsym_budget)
+      throw ElfError(in.name, "the SHT_DYNSYM sections overlap: together they hold more than the file's " +
+                                  std::to_string(in.size) + " bytes");
+    dynsym_budget -= sh.sh_size;
     for (const auto& s : in.read_table<fmt::Sym>(sh.sh_offset, sh.sh_size / sizeof(fmt::Sym), ".dynsym"))
       if (s.st_name != 0) info.string_refs.push_back(s.st_name);
   }
