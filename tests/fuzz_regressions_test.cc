@@ -214,6 +214,10 @@ TEST_CASE("fuzz regressions: ELF header counts and empty tables", "[fuzz]") {
                     Catch::Contains("the PT_NOTE segments overlap"));
   CHECK_THROWS_WITH(elf::read_dynamic(bytes(read("dynsym-sections-8000")), "d"),
                     Catch::Contains("the SHT_DYNSYM sections overlap"));
+  // One DT_VERDEF entry of 40,000 parents, each naming the same 400 KiB
+  // string: each was scanned for its NUL, uncounted.
+  CHECK_THROWS_WITH(elf::read_dynamic(bytes(read("verdef-parents-one-long-string")), "d"),
+                    Catch::Contains("more string bytes than the file holds"));
 }
 
 TEST_CASE("fuzz regressions: a 1 MiB label of 156,649 distinct keys parses", "[fuzz]") {

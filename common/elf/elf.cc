@@ -398,21 +398,23 @@ std::vector<std::string> read_version_defs(const Input& in, const std::vector<fm
                                   std::to_string(vd.vd_version) + ", expected 1");
     // The first Verdaux names the version; the others name its parents.
     uint64_t aux = rel + vd.vd_aux, chain = 0;
-    uint64_t name = 0;
+    std::string name;
     for (;;) {
       budget.step();
       auto a = recs.at<fmt::Verdaux>(aux);
-      strtab.view(a.vda_name, "DT_VERDEF version");  // parents too must be valid strings
-      if (chain == 0) name = a.vda_name;
+      // Parents too must be valid strings. Through at(), their bytes count
+      // against the file's size: a chain naming one long string again and
+      // again would otherwise scan it once per entry.
+      std::string s = strtab.at(a.vda_name, "DT_VERDEF version");
+      if (chain == 0) name = std::move(s);
       refs.push_back(a.vda_name);
       ++chain;
       if (a.vda_next == 0) break;
       aux += a.vda_next;
     }
-    check_count(in, ("vd_cnt of the DT_VERDEF entry " + quote(strtab.view(name, "DT_VERDEF version"))).c_str(),
-                vd.vd_cnt, chain);
+    check_count(in, ("vd_cnt of the DT_VERDEF entry " + quote(name)).c_str(), vd.vd_cnt, chain);
     // The base entry names the file itself (its soname), not a version.
-    if (!(vd.vd_flags & fmt::kVerFlgBase)) defs.push_back(strtab.at(name, "DT_VERDEF version"));
+    if (!(vd.vd_flags & fmt::kVerFlgBase)) defs.push_back(std::move(name));
     ++entries;
     if (vd.vd_next == 0) break;
     rel += vd.vd_next;
