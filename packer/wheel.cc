@@ -37,6 +37,14 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
 
+// What the members may unpack to in memory, all together: a zip bomb
+// (bzip2 packs 1 GiB of zeros into 785 bytes) must not be read whole.
+// METADATA and WHEEL are text of a few KiB; 16 MiB holds the longest
+// descriptions. ELF members are read whole for the doctor, up to 32 times
+// the wheel's size (deflate packs a shared library 2 to 4 times).
+constexpr uint64_t kMaxMetadataBytes = 16 << 20;
+uint64_t max_member_bytes(uint64_t wheel_size) { return (uint64_t{64} << 20) + 32 * wheel_size; }
+
 }  // namespace
 
 Metadata parse_metadata(std::string_view text) {
@@ -164,6 +172,7 @@ WheelInfo read_wheel(const std::string& path, const ElfVisitor& on_elf) {
 
   std::string metadata_text, wheel_text;
   bool found_metadata = false;
+  uint64_t meta_held = 0, other_held = 0;  // bytes unpacked into memory so far
   archive_entry* e = nullptr;
   int r;
   while ((r = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
@@ -184,6 +193,12 @@ WheelInfo read_wheel(const std::string& path, const ElfVisitor& on_elf) {
       if (n < 0) throw WheelError(path, "member " + name + ": " + archive_error_string(a.get()));
       if (n == 0) break;
       data.insert(data.end(), buf, buf + n);
+      uint64_t& held = want_meta ? meta_held : other_held;
+      held += static_cast<uint64_t>(n);
+      if (uint64_t cap = want_meta ? kMaxMetadataBytes : max_member_bytes(w.size); held > cap)
+        throw WheelError(path, "member " + name + ": the " + (want_meta ? "METADATA and WHEEL members" : "members") +
+                                   " unpack to more than " + std::to_string(cap) + " bytes" +
+                                   (want_meta ? "" : " (32 times the wheel's size)") + ": a zip bomb?");
       if (!want_meta && !decided && data.size() >= 4) {
         decided = true;
         is_elf = data[0] == 0x7f && data[1] == 'E' && data[2] == 'L' && data[3] == 'F';

@@ -292,3 +292,13 @@ TEST_CASE("fuzz regressions: ld.so.conf of many directories and many includes", 
   CHECK(conf.dirs.empty());
   CHECK(conf.warnings.size() == 3);  // each loop named once
 }
+
+TEST_CASE("fuzz regressions: a 1,133-byte wheel whose METADATA unpacks to 1 GiB", "[fuzz]") {
+  // bzip2 packs 1 GiB of zeros into 785 bytes; the whole member was read
+  // into memory (then copied), over 2 GB for a 1 KiB file.
+  test::TempDir tmp;
+  test::spit(tmp / "bomb-1.0-py3-none-any.whl",
+             test::slurp((regressions() / "wheel" / "bzip2-metadata-1gib").string()));
+  CHECK_THROWS_WITH(packer::read_wheel(tmp / "bomb-1.0-py3-none-any.whl"),
+                    Catch::Contains("unpack to more than 16777216 bytes: a zip bomb?"));
+}
