@@ -153,6 +153,14 @@ def audit_logs(out):
     put(out, "audit", "one", lines[0] + "\n")
 
 
+def volume_indexes(out):
+    # NAME.sealed.volumes as `sha256sum` writes it; the harness names the
+    # index fuzz.sealed.volumes and checks a trusted comment of 3 volumes.
+    lines = "".join("%s  fuzz.sealed.%03d\n" % (hashlib.sha256(b"%d" % i).hexdigest(), i) for i in (1, 2, 3))
+    put(out, "volumes", "index", lines)
+    put(out, "volumes", "comment", "airlock-bundle/1 bundle-id:%s file:fuzz.sealed.volumes volumes:3" % BUNDLE_ID)
+
+
 def installed_trees(out):
     h = "0123456789abcdef" * 4
     files = [{"path": "env", "type": "dir", "mode": "0755"},
@@ -369,6 +377,7 @@ def main():
         probes(out)
         audit_logs(out)
         installed_trees(out)
+        volume_indexes(out)
         payloads(out)
         ldcaches(out)
         files = elves(out, tmp)
