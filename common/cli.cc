@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "common/build_info.h"
 #include "common/error.h"
 #include "version.h"
 
@@ -36,7 +37,19 @@ int run_main(const char* prog, const char* description, std::span<const Command>
   g_prog = prog;
   install_interrupt_handlers();
   CLI::App app{description, prog};
-  app.set_version_flag("--version", std::string(prog) + " (airlock) " AIRLOCK_VERSION);
+  // `--version --verbose` adds what the build was made with (build_info.h).
+  // The version flag's callback runs once parsing is done, so it sees
+  // --verbose in either order.
+  CLI::Option* verbose = app.add_flag("--verbose")->description(
+      "With --version: also print the build type, compiler, linker and library versions this binary was built with");
+  app.set_version_flag("--version", [prog, verbose]() {
+    std::string v = std::string(prog) + " (airlock) " AIRLOCK_VERSION;
+    if (verbose->count() > 0) {
+      v += "\n" + build_info();
+      v.pop_back();  // CLI11 ends the text with its own newline
+    }
+    return v;
+  });
   app.require_subcommand(1);
   app.fallthrough(false);
   std::function<int()> handler;

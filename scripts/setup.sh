@@ -5,17 +5,24 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config file
+  # releases (scripts/release.sh): man pages from --help, the .deb's
+  # computed Depends (dpkg-shlibdeps), man to read them, git for the commit
+  help2man dpkg-dev man-db git
   libsodium-dev libarchive-dev libzstd-dev nettle-dev libcli11-dev catch2 nlohmann-json3-dev
   # static link of the unpacker: libarchive.a's dependencies
   libacl1-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev libicu-dev
   # interop and end-to-end tests: the standard tools a security officer uses
   age minisign zstd tar binutils util-linux python3 python3-jsonschema zip unzip
+  # media labels: packer label's SVGs rendered in the tests, with the fonts they name
+  librsvg2-bin fonts-dejavu-core
   # old secure nodes: a Debian 11 root (debootstrap only recommends the
   # keyring), a Linux 3.10 system call table (seccomp for /usr/bin/python3),
   # and ELF interpreter and RPATH edits
   debootstrap debian-archive-keyring python3-seccomp patchelf
   # benchmarks
   hyperfine time bc
+  # fuzzing (scripts/fuzz.sh): clang and its libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()
