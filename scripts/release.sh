@@ -152,8 +152,10 @@ chmod 0644 "$REL/SHA256SUMS"
 if [ -n "$KEY" ]; then
   comment="airlock $VERSION SHA256SUMS commit:$COMMIT"
   if [ -n "$KEY_PASS" ]; then
-    head -n1 "$KEY_PASS" | minisign -S -s "$KEY" -m "$REL/SHA256SUMS" -t "$comment" >/dev/null ||
-      die "minisign could not sign SHA256SUMS"
+    # minisign prompts "Password:" on stderr even when the passphrase is
+    # piped: show its messages only when it fails.
+    head -n1 "$KEY_PASS" | minisign -S -s "$KEY" -m "$REL/SHA256SUMS" -t "$comment" >"$BUILD/minisign.log" 2>&1 ||
+      { cat "$BUILD/minisign.log" >&2; die "minisign could not sign SHA256SUMS"; }
   else
     minisign -S -s "$KEY" -m "$REL/SHA256SUMS" -t "$comment" || die "minisign could not sign SHA256SUMS"
   fi
