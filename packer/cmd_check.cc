@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "common/error.h"
-#include "packer/check.h"
+#include "packer/checks/check.h"
 #include "packer/commands.h"
 
 namespace airlock::packer {

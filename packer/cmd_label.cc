@@ -1,5 +1,5 @@
 // packer label BUNDLE|NAME.sealed.volumes -o DIR: one printable SVG label
-// per medium (packer/media_label.h).
+// per medium (packer/handling/media_label.h).
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -12,7 +12,7 @@
 #include "common/error.h"
 #include "common/io.h"
 #include "packer/commands.h"
-#include "packer/media_label.h"
+#include "packer/handling/media_label.h"
 
 namespace airlock::packer {
 

@@ -1,5 +1,5 @@
 // packer split BUNDLE --volume-size SIZE -s SECRET_KEY [-o DIR]: the CLI of
-// split(); see packer/split.h.
+// split(); see packer/handling/split.h.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "common/progress.h"
 #include "packer/commands.h"
-#include "packer/split.h"
+#include "packer/handling/split.h"
 
 namespace airlock::packer {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/cli.h"
-#include "packer/designation.h"
+#include "packer/handling/designation.h"
 
 namespace airlock::packer {
 

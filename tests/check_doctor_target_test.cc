@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "common/target/probe_file.h"
-#include "packer/doctor.h"
-#include "packer/target.h"
+#include "packer/checks/doctor.h"
+#include "packer/target/target.h"
 #include "tests/portable_fixture.h"
 #include "tests/support.h"
 

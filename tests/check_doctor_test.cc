@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "packer/doctor.h"
+#include "packer/checks/doctor.h"
 #include "tests/support.h"
 
 using namespace airlock::packer;

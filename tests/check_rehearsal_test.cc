@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "packer/rehearsal.h"
+#include "packer/checks/rehearsal.h"
 #include "tests/support.h"
 
 using namespace airlock::packer;

@@ -2,7 +2,7 @@
 
 #include "common/bundle/label.h"
 #include "common/error.h"
-#include "packer/designation.h"
+#include "packer/handling/designation.h"
 #include "packer/pack.h"
 #include "support.h"
 

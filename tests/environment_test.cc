@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "packer/environment.h"
+#include "packer/stream/environment.h"
 #include "tests/support.h"
 
 using namespace airlock;

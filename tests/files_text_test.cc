@@ -5,7 +5,7 @@
 
 #include "common/bundle/manifest.h"
 #include "common/hash.h"
-#include "packer/files_text.h"
+#include "packer/stream/files_text.h"
 
 using namespace airlock;
 using namespace airlock::packer;

@@ -22,10 +22,10 @@
 #include "common/target/ldcache.h"
 #include "common/target/node_root.h"
 #include "common/target/probe_file.h"
-#include "packer/wheel.h"
+#include "packer/checks/wheel.h"
 #include "tests/support.h"
-#include "unpacker/installed_tree.h"
-#include "unpacker/verify.h"
+#include "unpacker/install/installed_tree.h"
+#include "unpacker/checks/verify.h"
 
 using namespace airlock;
 namespace fs = std::filesystem;

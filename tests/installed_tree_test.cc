@@ -8,7 +8,7 @@
 #include "common/audit.h"
 #include "common/hash.h"
 #include "tests/support.h"
-#include "unpacker/installed_tree.h"
+#include "unpacker/install/installed_tree.h"
 
 using namespace airlock;
 using namespace airlock::unpacker;

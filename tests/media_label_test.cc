@@ -3,7 +3,7 @@
 #include <regex>
 
 #include "common/error.h"
-#include "packer/media_label.h"
+#include "packer/handling/media_label.h"
 
 using namespace airlock;
 using namespace airlock::packer;

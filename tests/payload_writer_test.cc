@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "common/io.h"
-#include "packer/payload_writer.h"
+#include "packer/stream/payload_writer.h"
 #include "tests/support.h"
 
 using namespace airlock;

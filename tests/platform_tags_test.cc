@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "packer/platform_tags.h"
-#include "packer/rehearsal.h"
+#include "packer/target/platform_tags.h"
+#include "packer/checks/rehearsal.h"
 
 using namespace airlock::packer;
 

@@ -12,10 +12,10 @@
 #include <sstream>
 
 #include "common/elf/elf.h"
-#include "packer/doctor.h"
-#include "packer/environment.h"
-#include "packer/portable.h"
-#include "packer/target.h"
+#include "packer/checks/doctor.h"
+#include "packer/stream/environment.h"
+#include "packer/target/portable.h"
+#include "packer/target/target.h"
 #include "tests/portable_fixture.h"
 #include "tests/support.h"
 

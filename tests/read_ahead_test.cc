@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "common/hash.h"
-#include "packer/read_ahead.h"
-#include "packer/walk.h"
-#include "packer/wheelhouse.h"
+#include "packer/stream/read_ahead.h"
+#include "packer/stream/walk.h"
+#include "packer/checks/wheelhouse.h"
 #include "tests/support.h"
 
 using namespace airlock;

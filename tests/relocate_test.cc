@@ -3,8 +3,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "packer/environment.h"
-#include "packer/relocate.h"
+#include "packer/stream/environment.h"
+#include "packer/stream/relocate.h"
 #include "tests/elf_fixture.h"
 #include "tests/support.h"
 

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "packer/sbom.h"
-#include "packer/wheel.h"
+#include "packer/handling/sbom.h"
+#include "packer/checks/wheel.h"
 #include "tests/support.h"
 
 using namespace airlock::packer;

@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "common/target/probe_file.h"
-#include "packer/target.h"
+#include "packer/target/target.h"
 #include "tests/support.h"
 
 using namespace airlock;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/target/probe_file.h"
-#include "packer/target.h"
+#include "packer/target/target.h"
 #include "tests/support.h"
 
 using namespace airlock;

@@ -5,7 +5,7 @@
 #include "common/error.h"
 #include "common/target/probe_file.h"
 #include "tests/support.h"
-#include "unpacker/probe.h"
+#include "unpacker/runtime/probe.h"
 
 using namespace airlock;
 using namespace airlock::unpacker;

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "unpacker/entry_policy.h"
+#include "unpacker/stream/entry_policy.h"
 
 using namespace airlock;
 using namespace airlock::unpacker;

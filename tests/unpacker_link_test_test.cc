@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "tests/support.h"
-#include "unpacker/link_test.h"
+#include "unpacker/runtime/link_test.h"
 
 using namespace airlock;
 using namespace airlock::unpacker;

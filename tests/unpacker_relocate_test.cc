@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "unpacker/relocate.h"
+#include "unpacker/install/relocate.h"
 
 using namespace airlock::unpacker;
 

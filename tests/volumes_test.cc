@@ -1,5 +1,5 @@
 // Volumes (common/bundle/volumes.h) and their checks on the secure side
-// (unpacker/volume_check.h).
+// (unpacker/checks/volume_check.h).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,7 +16,7 @@
 #include "common/io.h"
 #include "common/minisign/minisign.h"
 #include "tests/support.h"
-#include "unpacker/volume_check.h"
+#include "unpacker/checks/volume_check.h"
 
 using namespace airlock;
 using namespace airlock::bundle;

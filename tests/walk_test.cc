@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <map>
 
-#include "packer/walk.h"
+#include "packer/stream/walk.h"
 #include "tests/support.h"
 
 using namespace airlock;

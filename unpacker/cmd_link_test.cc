@@ -13,8 +13,8 @@
 #include "common/error.h"
 #include "common/io.h"
 #include "unpacker/commands.h"
-#include "unpacker/link_test.h"
-#include "unpacker/staging.h"
+#include "unpacker/runtime/link_test.h"
+#include "unpacker/stream/staging.h"
 
 namespace airlock::unpacker {
 

@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "common/io.h"
 #include "unpacker/commands.h"
-#include "unpacker/probe.h"
+#include "unpacker/runtime/probe.h"
 
 namespace airlock::unpacker {
 

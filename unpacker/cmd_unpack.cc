@@ -2,7 +2,7 @@
 #include "common/error.h"
 #include "unpacker/cli_options.h"
 #include "unpacker/commands.h"
-#include "unpacker/link_test.h"
+#include "unpacker/runtime/link_test.h"
 #include "unpacker/unpack.h"
 
 namespace airlock::unpacker {

@@ -5,10 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "unpacker/audit_trail.h"
+#include "unpacker/checks/audit_trail.h"
 #include "unpacker/cli_options.h"
 #include "unpacker/commands.h"
-#include "unpacker/verify.h"
+#include "unpacker/checks/verify.h"
 
 namespace airlock::unpacker {
 

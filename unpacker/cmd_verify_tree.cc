@@ -24,8 +24,8 @@
 #include "common/io.h"
 #include "common/progress.h"
 #include "unpacker/commands.h"
-#include "unpacker/installed_tree.h"
-#include "unpacker/staging.h"
+#include "unpacker/install/installed_tree.h"
+#include "unpacker/stream/staging.h"
 
 namespace airlock::unpacker {
 

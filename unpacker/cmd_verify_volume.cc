@@ -1,5 +1,5 @@
 // unpacker verify-volume -p PUBLIC_KEY NAME.sealed.NNN...: one disc checked
-// alone against the signed index beside it (unpacker/volume_check.h).
+// alone against the signed index beside it (unpacker/checks/volume_check.h).
 // Decrypts nothing and needs no identity.
 #include <sys/stat.h>
 
@@ -13,7 +13,7 @@
 #include "common/progress.h"
 #include "unpacker/cli_options.h"
 #include "unpacker/commands.h"
-#include "unpacker/volume_check.h"
+#include "unpacker/checks/volume_check.h"
 
 namespace airlock::unpacker {
 

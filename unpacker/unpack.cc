@@ -6,17 +6,17 @@
 
 #include "common/age/age.h"
 #include "common/bundle/format.h"
-#include "unpacker/audit_trail.h"
-#include "unpacker/decrypt_keys.h"
-#include "unpacker/extract.h"
-#include "unpacker/install.h"
-#include "unpacker/installed_tree.h"
-#include "unpacker/link_test.h"
-#include "unpacker/manifest_check.h"
-#include "unpacker/payload_stream.h"
-#include "unpacker/relocate.h"
-#include "unpacker/staging.h"
-#include "unpacker/verify.h"
+#include "unpacker/checks/audit_trail.h"
+#include "unpacker/checks/decrypt_keys.h"
+#include "unpacker/stream/extract.h"
+#include "unpacker/install/install.h"
+#include "unpacker/install/installed_tree.h"
+#include "unpacker/runtime/link_test.h"
+#include "unpacker/checks/manifest_check.h"
+#include "unpacker/stream/payload_stream.h"
+#include "unpacker/install/relocate.h"
+#include "unpacker/stream/staging.h"
+#include "unpacker/checks/verify.h"
 
 namespace airlock::unpacker {
 

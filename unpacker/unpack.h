@@ -1,8 +1,8 @@
 // `unpacker unpack`, in the order of DESIGN.md: verify -> print the label
 // -> check free space -> decrypt + decompress + extract into a staging
 // directory beside DEST -> check against the manifest -> relocate -> rename
-// staging to DEST -> offline pip install -> link test (unpacker/link_test.h)
-// -> record the installed tree (unpacker/installed_tree.h).
+// staging to DEST -> offline pip install -> link test (unpacker/runtime/link_test.h)
+// -> record the installed tree (unpacker/install/installed_tree.h).
 // Each step is audited; any failure before the rename leaves no DEST and no
 // staging. A failed install or link test leaves DEST (its files verified)
 // in place: exit 4.

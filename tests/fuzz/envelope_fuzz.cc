@@ -5,7 +5,7 @@
 // (tests/vectors/minisign/key.key), so mutations reach every step.
 #include "common/minisign/minisign.h"
 #include "tests/fuzz/harness.h"
-#include "unpacker/verify.h"
+#include "unpacker/checks/verify.h"
 
 using namespace airlock;
 

@@ -3,7 +3,7 @@
 // dump(), the comparison of a record with itself, and the search of an
 // audit log's text for the record's event (find_record_event).
 #include "tests/fuzz/harness.h"
-#include "unpacker/installed_tree.h"
+#include "unpacker/install/installed_tree.h"
 
 using namespace airlock;
 

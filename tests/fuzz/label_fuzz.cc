@@ -3,7 +3,7 @@
 #include "common/bundle/format.h"
 #include "common/bundle/label.h"
 #include "tests/fuzz/harness.h"
-#include "unpacker/verify.h"
+#include "unpacker/checks/verify.h"
 
 using namespace airlock;
 

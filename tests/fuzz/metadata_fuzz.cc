@@ -2,7 +2,7 @@
 // from an environment's installed distributions: parse_metadata, then
 // parse_requirement on each Requires-Dist and the licence names. These
 // never refuse: any input gives some answer.
-#include "packer/wheel.h"
+#include "packer/checks/wheel.h"
 #include "tests/fuzz/harness.h"
 
 using namespace airlock;

@@ -13,10 +13,10 @@
 #include "common/age/age.h"
 #include "common/hash.h"
 #include "tests/fuzz/harness.h"
-#include "unpacker/extract.h"
-#include "unpacker/manifest_check.h"
-#include "unpacker/payload_stream.h"
-#include "unpacker/verify.h"
+#include "unpacker/stream/extract.h"
+#include "unpacker/checks/manifest_check.h"
+#include "unpacker/stream/payload_stream.h"
+#include "unpacker/checks/verify.h"
 
 using namespace airlock;
 

@@ -3,7 +3,7 @@
 // ELF member with read_dynamic; then what `packer check` and the SBOM take
 // from the metadata (Requires-Dist, licence names).
 #include "common/elf/elf.h"
-#include "packer/wheel.h"
+#include "packer/checks/wheel.h"
 #include "tests/fuzz/harness.h"
 
 using namespace airlock;

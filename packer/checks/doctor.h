@@ -1,0 +1,94 @@
+// Shared-library doctor: reads every ELF file of the environment and every
+// ELF member of the wheels (at the path it would be installed to), and
+// resolves each DT_NEEDED library the way the dynamic loader will on the
+// secure node, after the environment has been moved and its absolute
+// in-environment RUNPATHs rewritten to $ORIGIN:
+//
+//   1. DT_RPATH (only when there is no DT_RUNPATH), then DT_RUNPATH, with
+//      $ORIGIN expanded at the file's place in the environment; absolute
+//      entries that point into the environment count as inside it.
+//   2. A library the interpreter itself already loaded (libpython...).
+//   3. The host's default paths and /etc/ld.so.conf (the packing host).
+//
+// Found nowhere: error. Found only on the host and not in the manylinux2014
+// baseline (auditwheel's policy): warning with the host path, because the
+// secure node may lack it. Absolute RUNPATH/RPATH entries outside the
+// environment: warning. Libraries in the environment are themselves in the
+// scan, so the closure inside the environment is checked too.
+//
+// With a target (packer/target/target.h) every file is also judged against the
+// secure node: the GLIBC_ versions it needs from the node's C library,
+// the GLIBCXX_/CXXABI_/GCC_ versions from its C++ runtime, and every
+// library found neither in the environment nor on the node is an error.
+// With `portable`, what the node lacks and this host has is planned for
+// carrying instead (PortablePlan): the libraries, their own dependencies,
+// and the host's C library when the node's is older than the bundle needs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "packer/checks/finding.h"
+#include "packer/target/target.h"
+
+namespace airlock::packer {
+
+struct DoctorInput {
+  std::string env_dir;        // the environment's prefix (absolute)
+  std::vector<std::string> prefix_strings;  // absolute spellings of the prefix (RUNPATHs may use any)
+  std::string interpreter;    // relative to the prefix: "bin/python3.12" ("" = unknown)
+  std::string site_packages;  // relative: "lib/python3.12/site-packages"
+  std::vector<std::string> wheels;  // wheel files to look into
+  // The host's library directories; empty = default paths + /etc/ld.so.conf.
+  std::vector<std::string> host_dirs;
+  const Target* target = nullptr;  // the secure node, when known
+  bool portable = false;           // plan carrying what the target lacks
+};
+
+// What --portable carries, as the doctor planned it (packer/target/portable.h
+// builds it).
+struct PortablePlan {
+  struct Lib {
+    std::string soname;
+    std::string host_path;           // where this host has it (realpath)
+    std::vector<std::string> users;  // files that need it (display names)
+  };
+  std::vector<Lib> libs;          // host libraries to graft, dependencies included
+  bool carry_glibc = false;       // the node's C library is older than needed
+  std::string glibc_dir;          // the host directory of libc.so.6
+  std::string host_glibc;         // "2.36": what the host's libc.so.6 defines
+  std::string glibc_kernel;       // "3.2.0": the kernel the host's libc needs
+  // Environment files with PT_INTERP (executables): with carry_glibc they
+  // are pointed at the carried loader.
+  std::vector<std::string> executables;
+  // Environment files (not wheel members) that need a grafted library:
+  // the grafted directory is added to their search path.
+  std::vector<std::string> reach;
+  bool empty() const { return libs.empty() && !carry_glibc; }
+};
+
+struct DoctorResult {
+  std::vector<Finding> findings;
+  size_t elf_files = 0;  // files examined (environment + wheel members)
+  size_t needed = 0;     // DT_NEEDED entries resolved
+  // The highest GLIBC_ version any file of the bundle needs from the node's
+  // C library, and one file that needs it ("" when none is versioned).
+  std::string needs_glibc, needs_glibc_by;
+  PortablePlan portable;  // filled with DoctorInput::portable
+};
+
+DoctorResult run_doctor(const DoctorInput& in);
+
+// True for libraries every manylinux2014 system provides (PEP 599's list,
+// as auditwheel's policy has it, plus the dynamic loader itself).
+bool in_manylinux_baseline(const std::string& soname);
+
+// Libraries that belong to the node's hardware drivers (libGL, libcuda,
+// ...): never carried from this host.
+bool is_driver_library(const std::string& soname);
+
+// The host's library search directories: /etc/ld.so.conf (with includes)
+// and the loader's defaults.
+std::vector<std::string> host_library_dirs();
+
+}  // namespace airlock::packer

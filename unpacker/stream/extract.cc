@@ -1,0 +1,298 @@
+#include "unpacker/stream/extract.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/bundle/format.h"
+#include "common/hash.h"
+#include "unpacker/stream/writer_pool.h"
+
+namespace airlock::unpacker {
+
+namespace {
+
+constexpr size_t kPoolFileMax = 4 << 20;        // bigger files are streamed by the reader thread
+constexpr size_t kPoolQueuedBytes = 24 << 20;   // bound on bytes waiting for a writer
+constexpr uint64_t kMaxManifestBytes = 512 << 20;
+constexpr uint64_t kMaxCaptureBytes = 64 << 20;
+constexpr unsigned kDefaultThreads = 4;
+
+struct ArchiveDeleter {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+
+struct Ctx {
+  PayloadStream& ps;
+  std::exception_ptr err;
+};
+
+la_ssize_t read_cb(archive* a, void* p, const void** buf) {
+  auto* c = static_cast<Ctx*>(p);
+  // No exception may cross libarchive's C frames: keep it and report EIO.
+  try {
+    auto s = c->ps.next();
+    *buf = s.data();
+    return static_cast<la_ssize_t>(s.size());
+  } catch (...) {
+    c->err = std::current_exception();
+    archive_set_error(a, EIO, "payload stream failed");
+    return -1;
+  }
+}
+
+unsigned thread_count(unsigned asked) {
+  if (asked) return asked;
+  if (const char* e = std::getenv("AIRLOCK_UNPACK_THREADS"); e && *e) {
+    long n = std::strtol(e, nullptr, 10);
+    if (n >= 1 && n <= 64) return static_cast<unsigned>(n);
+  }
+  return kDefaultThreads;
+}
+
+struct DirMode {
+  std::string path;
+  uint32_t perm;
+  timespec mtime;
+  bool explicit_entry;
+};
+
+}  // namespace
+
+ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts) {
+  ExtractResult res;
+  Ctx ctx{payload, nullptr};
+  std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
+  if (!a) throw std::bad_alloc();
+  // The tar format only: no compression filters, no other formats.
+  archive_read_support_format_tar(a.get());
+  auto fail = [&](const std::string& what) -> void {
+    if (ctx.err) std::rethrow_exception(ctx.err);
+    const char* s = archive_error_string(a.get());
+    throw Error(Exit::kVerify, "payload tar: " + what + ": " + (s ? s : "unknown error"),
+                "the payload is damaged or not an airlock payload");
+  };
+  if (archive_read_open(a.get(), &ctx, nullptr, read_cb, nullptr) != ARCHIVE_OK) fail("cannot open");
+
+  const bool write = opts.dirfd >= 0;
+  std::unique_ptr<WriterPool> pool;
+  if (write) pool = std::make_unique<WriterPool>(opts.dirfd, thread_count(opts.threads), kPoolQueuedBytes);
+  EntryPolicy policy;
+  std::unordered_set<std::string> made_dirs;
+  std::vector<DirMode> dirs;
+  std::unordered_map<std::string, size_t> dir_index;
+  std::unordered_set<std::string> explicit_dirs;
+  std::vector<size_t> hardlinks;
+  std::vector<uint8_t> big(1 << 20);
+  bool manifest_seen = false;
+  size_t parents_of_entries = SIZE_MAX;  // implied parents of members other than the manifest
+  std::jthread manifest_parser;  // joined on every way out, before `res` goes
+  auto last_progress = std::chrono::steady_clock::now();
+
+  auto mkdir_at = [&](const std::string& p) {
+    if (made_dirs.count(p)) return;
+    // 0700 while extracting; the recorded mode is applied at the end so a
+    // read-only directory can still be filled.
+    if (::mkdirat(opts.dirfd, p.c_str(), 0700) != 0) throw_errno("cannot create directory", p);
+    made_dirs.insert(p);
+  };
+  std::string last_parent;  // made, with all its ancestors
+  auto ensure_parents = [&](const std::string& p) {
+    if (!write) return;
+    size_t last_slash = p.rfind('/');
+    if (last_slash == std::string::npos) return;
+    if (std::string_view(p).substr(0, last_slash) == last_parent) return;
+    for (size_t s = p.find('/'); s != std::string::npos; s = p.find('/', s + 1)) {
+      std::string d = p.substr(0, s);
+      if (!made_dirs.count(d)) {
+        mkdir_at(d);
+        dir_index[d] = dirs.size();
+        dirs.push_back({d, 0755, {}, false});
+      }
+    }
+    last_parent.assign(p, 0, last_slash);
+  };
+
+  for (;;) {
+    check_interrupted();
+    archive_entry* e = nullptr;
+    int r = archive_read_next_header(a.get(), &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) fail("bad entry header");
+
+    const char* name = archive_entry_pathname_utf8(e);
+    if (!name) name = archive_entry_pathname(e);
+    RawEntry raw;
+    raw.path = name ? name : "";
+    raw.filetype = archive_entry_filetype(e);
+    raw.mode = archive_entry_mode(e);
+    if (const char* hl = archive_entry_hardlink(e)) {
+      raw.has_hardlink = true;
+      raw.hardlink = hl;
+    }
+    raw.sparse = archive_entry_sparse_count(e) > 0;
+    size_t parents_before = policy.parent_dirs().size();
+    Admitted ad = policy.admit(raw);  // throws UnsafeEntry: exit 3 naming the entry
+
+    // The manifest is the last member: anything after it was not listed.
+    if (manifest_seen)
+      throw Error(Exit::kVerify, "payload member \"" + ad.path + "\" follows airlock/manifest.json (the last member)");
+    bool is_manifest = ad.path == bundle::kManifestPath;
+    if (is_manifest && ad.kind != Kind::kFile)
+      throw Error(Exit::kVerify, "payload: airlock/manifest.json is not a regular file");
+
+    timespec mtime{archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+    ExtractedEntry out{ad.path, ad.kind, ad.perm, 0, {}, ad.target};
+    size_t index = res.entries.size();
+
+    if (ad.kind == Kind::kDir) {
+      explicit_dirs.insert(ad.path);
+      if (write) {
+        ensure_parents(ad.path);
+        if (auto it = dir_index.find(ad.path); it != dir_index.end()) {
+          dirs[it->second] = {ad.path, ad.perm, mtime, true};
+        } else {
+          mkdir_at(ad.path);
+          dir_index[ad.path] = dirs.size();
+          dirs.push_back({ad.path, ad.perm, mtime, true});
+        }
+      }
+    } else if (ad.kind == Kind::kHardlink) {
+      ensure_parents(ad.path);
+      hardlinks.push_back(index);  // linked at the end, once its target is written
+    } else {
+      ensure_parents(ad.path);
+      la_int64_t declared = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+      if (declared < 0) throw UnsafeEntry(ad.path, "negative size");
+      bool keep = is_manifest || std::find(opts.capture.begin(), opts.capture.end(), ad.path) != opts.capture.end();
+      uint64_t keep_cap = is_manifest ? kMaxManifestBytes : kMaxCaptureBytes;
+      bool pooled = write && static_cast<uint64_t>(declared) <= kPoolFileMax && !keep;
+      std::vector<uint8_t> data;
+      std::string kept;
+      Sha256 sha;
+      UniqueFd fd;
+      if (write && !pooled) {
+        fd = UniqueFd(::openat(opts.dirfd, ad.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                               ad.perm));
+        if (!fd) throw_errno("cannot create", ad.path);
+      }
+      if (pooled) data = pool->take_buffer(static_cast<size_t>(declared));
+      uint64_t size = 0;
+      for (;;) {
+        const void* buf = nullptr;
+        size_t n = 0;
+        la_int64_t off = 0;
+        int rr = archive_read_data_block(a.get(), &buf, &n, &off);
+        if (rr == ARCHIVE_EOF) break;
+        if (rr < ARCHIVE_WARN) fail("reading data of \"" + ad.path + "\"");
+        if (static_cast<uint64_t>(off) != size) throw UnsafeEntry(ad.path, "data with holes (sparse entry)");
+        auto* p = static_cast<const uint8_t*>(buf);
+        size += n;
+        if (pooled) {
+          data.insert(data.end(), p, p + n);
+          continue;
+        }
+        sha.update({p, n});
+        if (keep) {
+          if (size > keep_cap) throw Error(Exit::kVerify, "payload: " + ad.path + " is larger than " +
+                                                              std::to_string(keep_cap) + " bytes");
+          kept.append(reinterpret_cast<const char*>(p), n);
+        }
+        for (size_t done = 0; write && done < n;) {
+          ssize_t w = ::write(fd.get(), p + done, n - done);
+          if (w < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("write failed", ad.path);
+          }
+          done += static_cast<size_t>(w);
+        }
+        check_interrupted();
+      }
+      out.size = size;
+      res.file_bytes += size;
+      if (pooled) {
+        FileJob job{index, ad.path, ad.perm, mtime, std::move(data)};
+        pool->submit(std::move(job));
+      } else {
+        out.sha256 = sha.hex_digest();
+        if (write) {
+          timespec times[2] = {mtime, mtime};
+          if (::futimens(fd.get(), times) != 0) throw_errno("cannot set modification time", ad.path);
+          if (::close(fd.release()) != 0) throw_errno("close failed", ad.path);
+        }
+      }
+      if (is_manifest) {
+        res.manifest_text = std::move(kept);
+        manifest_seen = true;
+        parents_of_entries = parents_before;  // "airlock" counts only if another member implied it
+        manifest_parser = std::jthread([&res] {
+          try {
+            res.manifest = bundle::Manifest::parse(res.manifest_text);
+          } catch (...) {
+            res.manifest_error = std::current_exception();
+          }
+        });
+      } else if (keep) {
+        res.captured[ad.path] = std::move(kept);
+      }
+    }
+    if (!is_manifest) res.entries.push_back(std::move(out));
+
+    if (opts.progress) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_progress > std::chrono::milliseconds(250)) {
+        last_progress = now;
+        std::cerr << "\rextracting: " << res.entries.size() << " entries, " << (res.file_bytes >> 20) << " MiB"
+                  << std::flush;
+      }
+    }
+  }
+  if (opts.progress) std::cerr << "\rextracting: " << res.entries.size() << " entries, " << (res.file_bytes >> 20)
+                               << " MiB\n";
+  if (ctx.err) std::rethrow_exception(ctx.err);
+  // The stream must end cleanly: age's final chunk authenticated, the zstd
+  // frame complete, exactly content-bytes of tar.
+  payload.finish();
+  if (pool) {
+    for (auto& [i, digest] : pool->finish()) res.entries[i].sha256 = std::move(digest);
+  }
+  if (!manifest_seen)
+    throw Error(Exit::kVerify, "payload has no airlock/manifest.json (it must be the last member)");
+
+  if (write) {
+    for (size_t i : hardlinks) {
+      const auto& h = res.entries[i];
+      if (::linkat(opts.dirfd, h.target.c_str(), opts.dirfd, h.path.c_str(), 0) != 0)
+        throw_errno("cannot create hardlink to " + h.target, h.path);
+    }
+    // Directory modes and times last, deepest first.
+    std::sort(dirs.begin(), dirs.end(), [](const DirMode& x, const DirMode& y) { return x.path.size() > y.path.size(); });
+    for (const auto& d : dirs) {
+      if (::fchmodat(opts.dirfd, d.path.c_str(), d.perm, 0) != 0) throw_errno("cannot set mode", d.path);
+      if (d.explicit_entry) {
+        timespec times[2] = {d.mtime, d.mtime};
+        ::utimensat(opts.dirfd, d.path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+      }
+    }
+  }
+  // Parents that had no entry of their own (created on the way).
+  const auto& parents = policy.parent_dirs();
+  for (size_t i = 0; i < std::min(parents.size(), parents_of_entries); ++i)
+    if (!explicit_dirs.count(parents[i])) res.implicit_dirs.push_back(parents[i]);
+  if (manifest_parser.joinable()) manifest_parser.join();
+  return res;
+}
+
+}  // namespace airlock::unpacker
