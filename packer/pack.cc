@@ -209,7 +209,12 @@ PackResult pack(const PackOptions& o) {
                 "pack again when nothing is changing the environment");
 
   WheelSource& wheels = wheels_slot.emplace(prepare_wheelhouse(env, o));
-  CheckSummary check = run_pack_checks(env, wheels, o);
+  // The checks run alongside the walk and the stream, except for
+  // --portable, whose plan decides what is walked.
+  CheckSummary check;
+  std::optional<PackChecks> checking;
+  if (o.portable) check = run_pack_checks(env, wheels, o);
+  else checking.emplace(env, wheels, o);
   PortableBuild portable;
   std::map<std::pair<uint64_t, uint64_t>, Walker::Replacement> replacements;
   if (o.portable) {
@@ -259,6 +264,9 @@ PackResult pack(const PackOptions& o) {
                               std::string_view sha256 = {}, std::string_view link = {}) {
     files_json.add(path, type, mode, size, sha256, link);
   };
+  // The environment's ELF files, for the library doctor: their tables were
+  // read to plan the RUNPATH patch, and are not read again.
+  EnvElfCollector env_elf;
   // The reader thread reads, hashes, patches and scans ahead; this thread
   // writes the tar in entry order.
   std::optional<ReadAhead> reader(std::in_place, feed, env.prefix_strings);
@@ -277,12 +285,18 @@ PackResult pack(const PackOptions& o) {
       if (s.relocate) m.relocate.push_back({e.path, to_string(*s.relocate)});
       if (!in_env) wheels.record_hash(e.path, s.sha256, m.wheels);
       if (in_env) r.env_bytes += s.size;
+      env_elf.file(e, s);
       ++r.files;
       listed(e.path, bundle::EntryType::kFile, e.mode, s.size, s.sha256);
       progress.add(1, 0);
       continue;
     }
     check_interrupted();
+    // A rehearsal that failed: the pack stops here, the report follows.
+    if (checking && checking->failed_early()) {
+      checking->finish(nullptr);  // throws with the report
+      throw Error(Exit::kVerify, "the checks failed; no bundle was written");
+    }
     if (!totals_final && ++entries_since_totals >= 64) {
       entries_since_totals = 0;
       totals_final = feed.done();
@@ -299,6 +313,7 @@ PackResult pack(const PackOptions& o) {
         break;
       case EntryType::kHardlink:
         tar.add_hardlink(e.path, e.link_target(), e.mtime);
+        env_elf.hardlink(e);
         listed(e.path, bundle::EntryType::kHardlink, 0, 0, "", e.link_target());
         ++r.hardlinks;
         progress.add(1, 0);
@@ -310,6 +325,7 @@ PackResult pack(const PackOptions& o) {
   }
   reader.reset();   // its threads and buffers are done with
   walking.join();  // it has ended: the reader saw the feed's end
+  if (checking) check = checking->finish(&env_elf.files());  // with errors: the report, and no output
   WalkResult& walked = walker.result();
   for (const auto& s : walked.skipped) m.skipped.push_back({s.path, s.reason});
 
@@ -346,6 +362,7 @@ PackResult pack(const PackOptions& o) {
   zstd.finish();  // ends the frame, the age stream, and flushes the envelope
   envelope.end_payload();
   progress.done();
+  if (checking) checking->print_warnings(check);
   for (const auto& w : walked.warnings) warn(w);
 
   r.payload_bytes = envelope.payload_bytes();

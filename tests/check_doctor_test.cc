@@ -5,6 +5,9 @@
 #include <filesystem>
 
 #include "packer/checks/doctor.h"
+#include "packer/checks/pack_checks.h"
+#include "packer/stream/read_ahead.h"
+#include "packer/stream/walk.h"
 #include "tests/support.h"
 
 using namespace airlock::packer;
@@ -150,4 +153,63 @@ TEST_CASE("check doctor: the manylinux2014 baseline", "[check][doctor]") {
   CHECK_FALSE(in_manylinux_baseline("libcrypt.so.1"));  // dropped after manylinux1
   auto dirs = host_library_dirs();
   CHECK(std::find(dirs.begin(), dirs.end(), "/usr/lib/x86_64-linux-gnu") != dirs.end());
+}
+
+// `packer pack` runs the doctor on the ELF tables its stream read (each
+// file read once, there) instead of the doctor's own walk: both must give
+// the same findings, naming a file reached by several names alike.
+TEST_CASE("check doctor: the pack stream's ELF files give the findings of the doctor's own walk",
+          "[check][doctor][pack]") {
+  TempDir t;
+  make_lib(t, t / "env/lib", "answer");
+  make_user(t, t / "env/bin/app.so", "answer", t / "env/lib", "$ORIGIN/../lib");
+  make_lib(t, t / "gone", "gone");
+  make_user(t, t / "env/lib/ext.so", "gone", t / "gone", "");
+  fs::remove_all(t / "gone");
+  // The file needing the missing library, by three names: a link that the
+  // walk meets first, the file itself, and a hardlink after it.
+  fs::create_symlink("ext.so", t / "env/lib/a_link.so");
+  fs::create_hard_link(t / "env/lib/ext.so", t / "env/lib/z_copy.so");
+  DoctorInput in = input_for(t, {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"});
+  in.env_dir = fs::canonical(t / "env").string();
+
+  DoctorResult own = run_doctor(in);
+
+  Walker walker({});
+  walker.walk(in.env_dir, "env");
+  EnvElfCollector collected;
+  size_t offered = 0;
+  {
+    ReadAhead reader(walker.result().entries, {in.env_dir});
+    ReadAhead::Event ev;
+    while (reader.next(ev)) {
+      if (ev.kind == ReadAhead::Kind::kFileEnd) collected.file(*ev.entry, ev.result);
+      if (ev.kind == ReadAhead::Kind::kEntry && ev.entry->type == EntryType::kHardlink) collected.hardlink(*ev.entry);
+    }
+  }
+  in.env_files = [&] {
+    ++offered;
+    return &collected.files();
+  };
+  DoctorResult streamed = run_doctor(in);
+  CHECK(offered == 1);
+  CHECK(collected.files().files.size() == 3);  // libanswer.so, app.so, ext.so: each once
+  CHECK(collected.files().other_names.size() == 2);
+
+  auto missing = with_code(own, "library-not-found");
+  REQUIRE(missing.size() == 1);
+  CHECK(missing[0]->path == "lib/ext.so");  // not the link that leads to it
+  CHECK(own.elf_files == streamed.elf_files);
+  CHECK(own.needed == streamed.needed);
+  REQUIRE(own.findings.size() == streamed.findings.size());
+  for (size_t i = 0; i < own.findings.size(); ++i) {
+    CHECK(own.findings[i].code == streamed.findings[i].code);
+    CHECK(own.findings[i].path == streamed.findings[i].path);
+    CHECK(own.findings[i].message == streamed.findings[i].message);
+  }
+
+  // A null answer (the stream stopped early): the doctor walks itself.
+  in.env_files = [] { return static_cast<const EnvElfFiles*>(nullptr); };
+  DoctorResult fallback = run_doctor(in);
+  CHECK(fallback.findings.size() == own.findings.size());
 }

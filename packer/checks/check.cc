@@ -73,6 +73,7 @@ CheckReport run_checks(const CheckOptions& opt) {
     r.rehearsal = rehearse_install(in);
     r.findings.insert(r.findings.end(), r.rehearsal.findings.begin(), r.rehearsal.findings.end());
   }
+  if (opt.rehearsed) opt.rehearsed(r.ok());
 
   if (opt.doctor) {
     DoctorInput d;
@@ -84,6 +85,7 @@ CheckReport run_checks(const CheckOptions& opt) {
     d.host_dirs = opt.host_dirs;
     d.target = r.target ? &*r.target : nullptr;
     d.portable = opt.portable;
+    d.env_files = opt.env_files;
     DoctorResult dr = run_doctor(d);
     r.elf_files = dr.elf_files;
     r.needed = dr.needed;

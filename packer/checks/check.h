@@ -9,6 +9,7 @@
 // people by format_report() and for scripts by report_json().
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -35,6 +36,11 @@ struct CheckOptions {
   // env_dir as inspect_environment() already found it (the packer asked
   // first); null: the checks ask the interpreter themselves.
   const Environment* environment = nullptr;
+  // `packer pack`: the environment's ELF files as its stream read them
+  // (see DoctorInput::env_files), and word of the rehearsal's outcome as
+  // soon as it is known (true: no errors), so a failing pack stops early.
+  std::function<const EnvElfFiles*()> env_files;
+  std::function<void(bool ok)> rehearsed;
 };
 
 struct CheckReport {

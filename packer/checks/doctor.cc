@@ -1,6 +1,7 @@
 #include "packer/checks/doctor.h"
 
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -111,8 +112,19 @@ class Doctor {
   }
 
   DoctorResult run() {
-    scan_environment();
+    // The wheels first (the environment may still be streaming into the
+    // payload), then the environment; the environment's files come first
+    // in every list, as before the wheels' ELF members.
     for (const std::string& w : in_.wheels) scan_wheel(w);
+    const EnvElfFiles* streamed = in_.env_files ? in_.env_files() : nullptr;
+    if (streamed) take_environment(*streamed);
+    else scan_environment();
+    for (const auto& [rel, display] : wheel_names_) {
+      present_.insert(rel);
+      by_name_[fs::path(rel).filename().string()].push_back(display);
+    }
+    for (ElfEntry& e : wheel_entries_) entries_.push_back(std::move(e));
+    for (Finding& f : wheel_findings_) res_.findings.push_back(std::move(f));
     find_preloaded();
     for (const ElfEntry& e : entries_) check(e);
     if (target_ && in_.portable) close_carried();
@@ -131,9 +143,29 @@ class Doctor {
     res_.findings.push_back({s, std::move(code), std::move(path), std::move(message), std::move(hint)});
   }
 
+  // Walk order: directory by directory, names sorted bytewise (as the
+  // packer's walk meets them).
+  static bool walk_order_less(const std::string& a, const std::string& b) {
+    size_t n = std::min(a.size(), b.size());
+    for (size_t i = 0; i < n; ++i) {
+      if (a[i] == b[i]) continue;
+      unsigned char x = a[i] == '/' ? 0 : static_cast<unsigned char>(a[i]);
+      unsigned char y = b[i] == '/' ? 0 : static_cast<unsigned char>(b[i]);
+      return x < y;
+    }
+    return a.size() < b.size();
+  }
+
   void scan_environment() {
     std::error_code ec;
-    std::set<std::string> seen;  // canonical paths: a file reached by two names is read once
+    // A file reached by several names (links, hardlinks) is read once,
+    // under its first name in walk order that is not a symbolic link: the
+    // packer's stream stores it once and names it the same way.
+    struct Pick {
+      std::string rel, path;
+      bool via_link = false;
+    };
+    std::map<std::pair<dev_t, ino_t>, Pick> by_file;  // the file -> the name it is read under
     fs::recursive_directory_iterator it(env_, fs::directory_options::skip_permission_denied, ec), end;
     if (ec) throw_errno("cannot read the environment", env_, ec.value());
     for (; it != end; it.increment(ec)) {
@@ -146,17 +178,40 @@ class Doctor {
       if (!is_elf64_file(path)) continue;
       present_.insert(rel);
       by_name_[de.path().filename().string()].push_back(rel);
-      std::string canon = fs::canonical(de.path(), e2).string();
-      if (!seen.insert(canon.empty() ? path : canon).second) continue;
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0) continue;
+      Pick pick{rel, path, de.is_symlink(e2)};
+      auto [at, fresh] = by_file.try_emplace({st.st_dev, st.st_ino}, pick);
+      Pick& held = at->second;
+      if (!fresh && (pick.via_link < held.via_link ||
+                     (pick.via_link == held.via_link && walk_order_less(pick.rel, held.rel))))
+        held = pick;
+    }
+    for (const auto& [id, pick] : by_file) {
       try {
-        ElfEntry entry{rel, rel, false, elf::read_dynamic_file(path)};
+        ElfEntry entry{pick.rel, pick.rel, false, elf::read_dynamic_file(pick.path)};
         if (entry.info.has_dynamic) entries_.push_back(std::move(entry));
       } catch (const elf::ElfError& err) {
-        add_finding(Severity::kWarning, "unreadable-elf", rel, err.what(),
+        add_finding(Severity::kWarning, "unreadable-elf", pick.rel, err.what(),
                     "the doctor could not check this file's libraries; check it with 'readelf -d'");
       }
     }
     // A stable order: findings and plans do not depend on directory order.
+    for (auto& [file, names] : by_name_) std::sort(names.begin(), names.end());
+    std::sort(entries_.begin(), entries_.end(), [](const ElfEntry& a, const ElfEntry& b) { return a.rel < b.rel; });
+  }
+
+  void take_environment(const EnvElfFiles& files) {
+    auto name = [&](const std::string& rel) {
+      present_.insert(rel);
+      by_name_[fs::path(rel).filename().string()].push_back(rel);
+    };
+    for (const auto& [rel, info] : files.files) {
+      name(rel);
+      if (info && info->has_dynamic) entries_.push_back(ElfEntry{rel, rel, false, *info});
+    }
+    for (const std::string& rel : files.other_names) name(rel);
+    for (auto& [file, names] : by_name_) std::sort(names.begin(), names.end());
     std::sort(entries_.begin(), entries_.end(), [](const ElfEntry& a, const ElfEntry& b) { return a.rel < b.rel; });
   }
 
@@ -167,14 +222,13 @@ class Doctor {
       if (elf::probe(bytes).kind != elf::Kind::kElf64Le) return;
       std::string rel = install_path(member, in_.site_packages, dist);
       std::string display = fn + ":" + member;
-      present_.insert(rel);
-      by_name_[fs::path(rel).filename().string()].push_back(display);
+      wheel_names_.push_back({rel, display});
       try {
         ElfEntry entry{rel, display, true, elf::read_dynamic(bytes, display)};
-        if (entry.info.has_dynamic) entries_.push_back(std::move(entry));
+        if (entry.info.has_dynamic) wheel_entries_.push_back(std::move(entry));
       } catch (const elf::ElfError& err) {
-        add_finding(Severity::kWarning, "unreadable-elf", display, err.what(),
-                    "the doctor could not check this file's libraries");
+        wheel_findings_.push_back({Severity::kWarning, "unreadable-elf", display, err.what(),
+                                   "the doctor could not check this file's libraries"});
       }
     });
   }
@@ -230,12 +284,19 @@ class Doctor {
     return false;
   }
 
-  std::string host_lookup(const std::string& lib, const std::vector<Place>& places) const {
+  std::string host_lookup(const std::string& lib, const std::vector<Place>& places) {
     for (const Place& p : places)
       if (!p.inside && is_elf64_file(p.dir + "/" + lib)) return p.dir + "/" + lib;
-    for (const std::string& d : host_dirs_)
-      if (is_elf64_file(d + "/" + lib)) return d + "/" + lib;
-    return {};
+    // The host's directories are the same for every file: looked up once
+    // per library, not once per file that needs it.
+    auto [it, fresh] = host_found_.try_emplace(lib);
+    if (fresh)
+      for (const std::string& d : host_dirs_)
+        if (is_elf64_file(d + "/" + lib)) {
+          it->second = d + "/" + lib;
+          break;
+        }
+    return it->second;
   }
 
   void need_glibc(const elf::DynamicInfo& info, const std::string& display) {
@@ -479,6 +540,11 @@ class Doctor {
   std::string env_;
   std::vector<std::string> host_dirs_;
   std::vector<ElfEntry> entries_;
+  // The wheels' ELF members, read before the environment, listed after it.
+  std::vector<ElfEntry> wheel_entries_;
+  std::vector<std::pair<std::string, std::string>> wheel_names_;  // rel, display
+  std::vector<Finding> wheel_findings_;
+  std::map<std::string, std::string> host_found_;  // soname -> path in host_dirs_ ("" = none)
   std::set<std::string> present_;
   std::map<std::string, std::vector<std::string>> by_name_;
   std::set<std::string> preloaded_;

@@ -25,13 +25,27 @@
 // and the host's C library when the node's is older than the bundle needs.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/elf/elf.h"
 #include "packer/checks/finding.h"
 #include "packer/target/target.h"
 
 namespace airlock::packer {
+
+// The environment's ELF files as `packer pack` read them on its way to the
+// payload: each file's tables were read once there, to plan the RUNPATH
+// patch, and are judged here without opening the file again.
+struct EnvElfFiles {
+  // Relative path and tables, one entry per file (the first name the walk
+  // met it by), every ELF64 LE file whether it is dynamic or not.
+  std::vector<std::pair<std::string, std::shared_ptr<const elf::DynamicInfo>>> files;
+  std::vector<std::string> other_names;  // more names of those files (hardlinks, dereferenced links)
+};
 
 struct DoctorInput {
   std::string env_dir;        // the environment's prefix (absolute)
@@ -43,6 +57,11 @@ struct DoctorInput {
   std::vector<std::string> host_dirs;
   const Target* target = nullptr;  // the secure node, when known
   bool portable = false;           // plan carrying what the target lacks
+  // When set, called once the wheels are read, for the environment's ELF
+  // files as the pack's stream read them (it may wait for the stream to
+  // end); a null answer, or no function, and the doctor walks the
+  // environment itself.
+  std::function<const EnvElfFiles*()> env_files;
 };
 
 // What --portable carries, as the doctor planned it (packer/target/portable.h

@@ -399,7 +399,7 @@ void ReadAhead::stream_file(size_t index, const WalkEntry& e) {
       // ELF files: RPATH/RUNPATH planned from the file's own tables (pread),
       // then patched chunk by chunk: the source is never modified, and the
       // archive and the manifest see the patched bytes.
-      if (elf) patch = plan_elf_patch_file(rel, source, prefixes_);
+      if (elf) patch = plan_elf_patch_file(rel, source, prefixes_, &res.elf);
       // Scan for the prefix only what may be listed for relocation: not ELF
       // files, not bytecode or archives. They are most of a prefix's bytes.
       scan = in_env && !elf && !never_relocated(rel);

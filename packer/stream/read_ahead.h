@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/elf/elf.h"
 #include "common/io.h"
 #include "packer/stream/relocate.h"
 #include "packer/stream/walk.h"
@@ -32,6 +33,9 @@ struct FileResult {
   uint64_t size = 0;
   std::optional<RelocateMode> relocate;
   bool elf_patched = false;
+  // An ELF64 LE file of the environment: its dynamic tables, as read to
+  // plan the patch (the library doctor's input when pack runs it).
+  std::shared_ptr<const elf::DynamicInfo> elf;
 };
 
 // Whether the first `len` bytes of the open file are all in the page

@@ -112,7 +112,8 @@ std::optional<ElfPatch> plan_elf_patch(std::string_view rel_path, std::span<cons
 }
 
 std::optional<ElfPatch> plan_elf_patch_file(std::string_view rel_path, const std::string& path,
-                                            const std::vector<std::string>& prefixes) {
+                                            const std::vector<std::string>& prefixes,
+                                            std::shared_ptr<const elf::DynamicInfo>* read) {
   uint8_t head[16] = {};
   {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -122,7 +123,9 @@ std::optional<ElfPatch> plan_elf_patch_file(std::string_view rel_path, const std
     if (elf::probe(std::span<const uint8_t>(head, static_cast<size_t>(n))).kind != elf::Kind::kElf64Le)
       return std::nullopt;
   }
-  return plan(rel_path, elf::read_dynamic_file(path), prefixes, path);
+  elf::DynamicInfo info = elf::read_dynamic_file(path);
+  if (read) *read = std::make_shared<const elf::DynamicInfo>(info);
+  return plan(rel_path, std::move(info), prefixes, path);
 }
 
 // ------------------------------------------------------------------ prefix

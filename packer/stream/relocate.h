@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -66,9 +67,12 @@ std::string relocate_search_path(std::string_view value, std::string_view rel_pa
 std::optional<ElfPatch> plan_elf_patch(std::string_view rel_path, std::span<const uint8_t> file,
                                        const std::vector<std::string>& prefixes, const std::string& name);
 // Same, reading only the headers and tables of the file at `path` (pread);
-// then stream the file with ElfPatch::apply_at on each chunk.
+// then stream the file with ElfPatch::apply_at on each chunk. With `read`,
+// the tables read are handed out as well (set for every ELF64 LE file,
+// patched or not): the library doctor judges them without reading again.
 std::optional<ElfPatch> plan_elf_patch_file(std::string_view rel_path, const std::string& path,
-                                            const std::vector<std::string>& prefixes);
+                                            const std::vector<std::string>& prefixes,
+                                            std::shared_ptr<const elf::DynamicInfo>* read = nullptr);
 
 // ------------------------------------------------------------------ prefix
 
