@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -290,4 +291,47 @@ TEST_CASE("installed tree: the last ok record-tree audit record for DEST vouches
   CHECK(find_record_event(text, "/opt/b").record_sha256 == "22");
   CHECK_FALSE(find_record_event(text, "/opt/c").found);
   CHECK_FALSE(find_record_event(text, "/opt").found);
+}
+
+// The unpack hashed every file as it wrote it: the record takes those
+// digests for files whose stamp is unchanged, and reads the others again.
+TEST_CASE("installed tree: digests known from the unpack are taken only while the file is unchanged",
+          "[installed_tree]") {
+  TempDir t;
+  std::string d = make_tree(t);
+  auto stamp = [&](const std::string& rel) {
+    struct stat st {};
+    REQUIRE(::stat((d + "/" + rel).c_str(), &st) == 0);
+    return FileStamp::of(st);
+  };
+  const std::string os_py = "env/lib/python3.12/os.py", pyc = "env/lib/python3.12/__pycache__/os.cpython-312.pyc";
+  // Digests that are not the files' own: only a taken digest can show up.
+  const std::string taken(64, 'a'), stale(64, 'b');
+  KnownFiles known;
+  FileStamp s = stamp(os_py);
+  known[{s.dev, s.ino}] = {s, taken};
+  s = stamp(pyc);
+  known[{s.dev, s.ino}] = {s, stale};
+  // The .pyc is rewritten afterwards, same size, same mtime put back: its
+  // ctime (or inode) tells, and it is read again.
+  ::usleep(20000);
+  struct stat before {};
+  REQUIRE(::stat((d + "/" + pyc).c_str(), &before) == 0);
+  spit(d + "/" + pyc, "BYTECODE");
+  timespec times[2] = {before.st_mtim, before.st_mtim};
+  REQUIRE(::utimensat(AT_FDCWD, (d + "/" + pyc).c_str(), times, 0) == 0);
+
+  ScanStats st;
+  ScanOptions o;
+  o.threads = 2;
+  o.known = &known;
+  auto v = scan_tree(d, o, &st);
+  CHECK(at(v, os_py).sha256 == taken);
+  CHECK(at(v, pyc).sha256 == sha256_hex(std::string_view("BYTECODE")));
+  CHECK(at(v, "env/bin/python3").sha256 == sha256_hex(std::string_view("ELF pretend")));  // not known: read
+  CHECK(st.files == 4);
+  CHECK(st.reused == 1);
+  // verify-tree passes no digests: every file is read.
+  auto again = scan_tree(d, {.threads = 2});
+  CHECK(at(again, os_py).sha256 == sha256_hex(std::string_view("import sys\n")));
 }

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
 #include "common/age/age.h"
 #include "common/bundle/format.h"
@@ -42,6 +43,30 @@ int audited(AuditTrail& audit, std::string& step, F&& fn) {
   }
 }
 
+// What the extraction learnt of each file (its digest, checked against
+// the manifest, and whether it is ELF) for the link test and the
+// installed-tree record: files that the later steps rewrite
+// (relocation, the carried loader's path) are left out, so they are read
+// again whatever their times say; pip's files are new and read anyway.
+KnownFiles written_files(const ExtractResult& got, const bundle::Manifest& m) {
+  std::set<std::string> rewritten;
+  for (const auto& r : m.relocate) rewritten.insert(r.path);
+  if (auto rt = m.extra.find("runtime"); rt != m.extra.end() && rt->is_object() && rt->contains("interp") &&
+                                         (*rt)["interp"].is_array())
+    for (const auto& p : (*rt)["interp"])
+      if (p.is_string()) rewritten.insert(p.get<std::string>());
+  KnownFiles known;
+  std::set<std::pair<uint64_t, uint64_t>> left_out;
+  for (const ExtractedEntry& e : got.entries) {
+    if (e.kind != Kind::kFile || e.stamp.ino == 0 || e.sha256.empty()) continue;
+    std::pair<uint64_t, uint64_t> id{e.stamp.dev, e.stamp.ino};
+    if (rewritten.count(e.path)) left_out.insert(id);
+    else known[id] = {e.stamp, e.sha256, e.elf64};
+  }
+  for (const auto& id : left_out) known.erase(id);
+  return known;
+}
+
 void print_label(const VerifiedBundle& vb, bool to_stderr) {
   // The marking banner comes first: whoever reads on reads under it.
   (to_stderr ? std::cerr : std::cout) << label_text(vb) << std::flush;
@@ -78,6 +103,7 @@ int run_unpack(const UnpackOptions& o) {
     ExtractResult got = extract_payload(payload, eo);
     audit.record("decrypt", "ok", "payload.age authenticated; " + std::to_string(vb.content_bytes) + " bytes of tar");
     bundle::Manifest m = check_manifest(got, vb.bundle_id);
+    KnownFiles known = written_files(got, m);
     size_t relocated = apply_relocation(staging.fd(), m, dest + "/env");
     place_runtime(staging.path(), m, dest);
     staging.commit();
@@ -106,6 +132,7 @@ int run_unpack(const UnpackOptions& o) {
       lo.skip_globs = o.link_test_skip;
       for (auto& g : manifest_skip_globs(m)) lo.skip_globs.push_back(std::move(g));
       lo.progress = o.out.show_progress();
+      lo.known = &known;
       lt = run_link_test(dest, m, lo);
       audit.record("link-test", lt->ok() ? "ok" : "failed", link_test_summary(*lt));
       if (!o.out.quiet && !o.out.json)
@@ -118,6 +145,7 @@ int run_unpack(const UnpackOptions& o) {
     step = kRecordTreeEvent;
     ScanOptions so;
     so.progress = o.out.show_progress();
+    so.known = &known;
     RecordWritten tree = write_tree_record(dest, vb.bundle_id, recorded_after(!o.no_install, lt.has_value()), so);
     audit_append(audit_log_path(o.audit_log), record_tree_event(audit_event(&vb, "", "", ""), o.bundle, dest, tree));
     note(dest + ": tree recorded in " + tree.path + " (" + std::to_string(tree.entries) + " entries, sha256 " +

@@ -53,6 +53,7 @@ struct FileId {
   dev_t dev = 0;
   ino_t ino = 0;
   nlink_t nlink = 0;
+  FileStamp stamp;
   bool operator<(const FileId& o) const { return dev != o.dev ? dev < o.dev : ino < o.ino; }
 };
 
@@ -112,7 +113,7 @@ Walked walk(int root, const std::string& dest) {
       TreeEntry e;
       e.path = rel;
       e.mode = st.st_mode & 07777;
-      FileId id{st.st_dev, st.st_ino, st.st_nlink};
+      FileId id{st.st_dev, st.st_ino, st.st_nlink, S_ISREG(st.st_mode) ? FileStamp::of(st) : FileStamp{}};
       if (S_ISDIR(st.st_mode)) {
         e.type = NodeType::kDir;
         // A file system mounted below DEST is not part of what was unpacked.
@@ -222,13 +223,24 @@ std::vector<TreeEntry> scan_tree(const std::string& dest, const ScanOptions& o, 
   // same file: hardlinks to it.
   std::map<FileId, size_t> first;
   std::vector<size_t> jobs, links;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0, files = 0, all_bytes = 0, reused = 0;
   for (size_t i = 0; i < w.entries.size(); ++i) {
     if (w.entries[i].type != NodeType::kFile) continue;
     if (w.ids[i].nlink > 1) {
       auto [it, fresh] = first.emplace(w.ids[i], i);
       if (!fresh) {
         links.push_back(i);
+        continue;
+      }
+    }
+    ++files;
+    all_bytes += w.entries[i].size;
+    if (o.known) {
+      const FileId& id = w.ids[i];
+      auto it = o.known->find({static_cast<uint64_t>(id.dev), static_cast<uint64_t>(id.ino)});
+      if (it != o.known->end() && it->second.stamp == id.stamp) {
+        w.entries[i].sha256 = it->second.sha256;
+        ++reused;
         continue;
       }
     }
@@ -251,9 +263,9 @@ std::vector<TreeEntry> scan_tree(const std::string& dest, const ScanOptions& o, 
     l.mode = f.mode;
   }
   if (stats) {
-    stats->files = jobs.size();
-    stats->bytes = 0;
-    for (size_t i : jobs) stats->bytes += w.entries[i].size;
+    stats->files = files;
+    stats->bytes = all_bytes;
+    stats->reused = reused;
     stats->threads = threads;
     stats->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }

@@ -17,6 +17,7 @@
 
 #include "common/audit.h"
 #include "common/error.h"
+#include "unpacker/stream/writer_pool.h"
 
 namespace airlock::unpacker {
 
@@ -53,11 +54,17 @@ bool is_bytecode_cache(std::string_view path);
 struct ScanOptions {
   unsigned threads = 0;  // hashing threads; 0: one per CPU, at most 8
   bool progress = false;
+  // A file whose stamp (device, inode, size, mtime, ctime) is still the one
+  // recorded here takes this digest instead of being read again: any write
+  // since, or a replacement, changes its ctime or its inode. Null: every
+  // file is read (what verify-tree does, always).
+  const KnownFiles* known = nullptr;
 };
 
 struct ScanStats {
-  uint64_t files = 0;  // distinct regular files hashed (hardlinked names once)
+  uint64_t files = 0;  // distinct regular files (hardlinked names once)
   uint64_t bytes = 0;
+  uint64_t reused = 0;  // of them, digests taken from ScanOptions::known
   unsigned threads = 0;
   double seconds = 0;  // walk and hash
 };

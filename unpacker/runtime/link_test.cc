@@ -251,7 +251,8 @@ bool skip_matches(std::span<const std::string> globs, const std::string& rel) {
   return false;
 }
 
-ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::string> skip_globs) {
+ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::string> skip_globs,
+                               const KnownFiles* known_files) {
   namespace fs = std::filesystem;
   struct Found {
     std::vector<std::string> names;
@@ -274,6 +275,10 @@ ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::
     if (known != files.end()) {
       known->second.names.push_back(rel);
       continue;
+    }
+    if (known_files) {
+      auto k = known_files->find({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
+      if (k != known_files->end() && k->second.stamp == FileStamp::of(st) && !k->second.elf64) continue;
     }
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
@@ -387,7 +392,7 @@ std::vector<std::string> link_test_environment() { return {"PATH=/usr/sbin:/usr/
 LinkTestResult run_link_test(const std::string& dest, const bundle::Manifest& m, const LinkTestOptions& o) {
   LinkTestResult r;
   r.interpreter = m.interpreter;
-  ObjectScan scan = find_shared_objects(dest + "/env", o.skip_globs);
+  ObjectScan scan = find_shared_objects(dest + "/env", o.skip_globs, o.known);
   r.objects = scan.objects.size();
   r.skipped = scan.skipped;
   r.unreadable = scan.unreadable;

@@ -29,6 +29,7 @@
 #include "common/bundle/manifest.h"
 #include "common/elf/elf.h"
 #include "common/error.h"
+#include "unpacker/stream/writer_pool.h"
 
 namespace airlock::unpacker {
 
@@ -63,7 +64,10 @@ struct ObjectScan {
 // Every regular file under `env_dir` that is_loadable_object(); hardlinked
 // names of one file count once (the first name in path order). Throws
 // Error(kUsage) when the tree cannot be read.
-ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::string> skip_globs);
+// With `known`, a file whose stamp is still the one the unpack recorded
+// is opened only when the unpack saw it begin as ELF.
+ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::string> skip_globs,
+                               const KnownFiles* known = nullptr);
 
 // The manifest's exemptions: extra["link_test"]["skip"], an array of
 // globs. Throws ManifestError when it is there with another shape.
@@ -97,6 +101,7 @@ struct LinkTestOptions {
   unsigned object_timeout = kObjectTimeoutSeconds;
   unsigned overall_timeout = kOverallTimeoutSeconds;
   unsigned jobs = 0;  // objects loaded at once; 0: up to 4, no more than the CPUs
+  const KnownFiles* known = nullptr;  // what the unpack knows of its files (find_shared_objects)
 };
 
 struct LinkTestResult {

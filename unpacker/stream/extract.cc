@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -17,6 +18,7 @@
 #include <unordered_set>
 
 #include "common/bundle/format.h"
+#include "common/elf/elf.h"
 #include "common/hash.h"
 #include "unpacker/stream/writer_pool.h"
 
@@ -190,6 +192,8 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
       }
       if (pooled) data = pool->take_buffer(static_cast<size_t>(declared));
       uint64_t size = 0;
+      uint8_t head[16];  // the first bytes, for elf64
+      size_t head_len = 0;
       for (;;) {
         const void* buf = nullptr;
         size_t n = 0;
@@ -199,6 +203,9 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
         if (rr < ARCHIVE_WARN) fail("reading data of \"" + ad.path + "\"");
         if (static_cast<uint64_t>(off) != size) throw UnsafeEntry(ad.path, "data with holes (sparse entry)");
         auto* p = static_cast<const uint8_t*>(buf);
+        size_t take = std::min(n, sizeof head - head_len);
+        std::memcpy(head + head_len, p, take);
+        head_len += take;
         size += n;
         if (pooled) {
           data.insert(data.end(), p, p + n);
@@ -221,6 +228,7 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
         check_interrupted();
       }
       out.size = size;
+      out.elf64 = elf::probe(std::span<const uint8_t>(head, head_len)).kind == elf::Kind::kElf64Le;
       res.file_bytes += size;
       if (pooled) {
         FileJob job{index, ad.path, ad.perm, mtime, std::move(data)};
@@ -230,6 +238,9 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
         if (write) {
           timespec times[2] = {mtime, mtime};
           if (::futimens(fd.get(), times) != 0) throw_errno("cannot set modification time", ad.path);
+          struct stat st {};
+          if (::fstat(fd.get(), &st) != 0) throw_errno("cannot read", ad.path);
+          out.stamp = FileStamp::of(st);
           if (::close(fd.release()) != 0) throw_errno("close failed", ad.path);
         }
       }
@@ -266,7 +277,10 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
   // frame complete, exactly content-bytes of tar.
   payload.finish();
   if (pool) {
-    for (auto& [i, digest] : pool->finish()) res.entries[i].sha256 = std::move(digest);
+    for (WrittenFile& w : pool->finish()) {
+      res.entries[w.index].sha256 = std::move(w.sha256);
+      res.entries[w.index].stamp = w.stamp;
+    }
   }
   if (!manifest_seen)
     throw Error(Exit::kVerify, "payload has no airlock/manifest.json (it must be the last member)");

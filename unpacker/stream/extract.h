@@ -15,6 +15,7 @@
 
 #include "common/bundle/manifest.h"
 #include "unpacker/stream/entry_policy.h"
+#include "unpacker/stream/writer_pool.h"
 #include "unpacker/stream/payload_stream.h"
 
 namespace airlock::unpacker {
@@ -26,6 +27,8 @@ struct ExtractedEntry {
   uint64_t size = 0;
   std::string sha256;  // files
   std::string target;  // hardlinks
+  FileStamp stamp;     // files, when written
+  bool elf64 = false;  // files: begins as an ELF64 little-endian file
 };
 
 struct ExtractOptions {

@@ -18,8 +18,18 @@
 
 namespace airlock::unpacker {
 
+FileStamp FileStamp::of(const struct stat& st) {
+  FileStamp s;
+  s.dev = static_cast<uint64_t>(st.st_dev);
+  s.ino = static_cast<uint64_t>(st.st_ino);
+  s.size = static_cast<uint64_t>(st.st_size);
+  s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  s.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  return s;
+}
+
 void write_new_file_at(int dirfd, const std::string& path, uint32_t perm, const timespec& mtime, const uint8_t* data,
-                       size_t size) {
+                       size_t size, FileStamp* stamp) {
   // O_EXCL|O_NOFOLLOW: never reuse or follow something already there.
   UniqueFd fd(::openat(dirfd, path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm));
   if (!fd) throw_errno("cannot create", path);
@@ -33,13 +43,18 @@ void write_new_file_at(int dirfd, const std::string& path, uint32_t perm, const 
   }
   timespec times[2] = {mtime, mtime};
   if (::futimens(fd.get(), times) != 0) throw_errno("cannot set modification time", path);
+  if (stamp) {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_errno("cannot read", path);
+    *stamp = FileStamp::of(st);
+  }
   if (::close(fd.release()) != 0) throw_errno("close failed", path);
 }
 
 struct WriterPool::Impl {
   int dirfd;
   size_t max_bytes;
-  std::vector<std::pair<size_t, std::string>> digests;
+  std::vector<WrittenFile> written;
   std::mutex mu;
   std::condition_variable cv_space;
   // One queue per thread: files of one directory always go to the same
@@ -71,18 +86,18 @@ struct WriterPool::Impl {
         --pending;
         ++busy;
       }
-      std::string digest;
+      WrittenFile done{job.index, {}, {}};
       try {
         Sha256 sha;
         sha.update(std::span<const uint8_t>(job.data));
-        digest = sha.hex_digest();
-        write_new_file_at(dirfd, job.path, job.perm, job.mtime, job.data.data(), job.data.size());
+        done.sha256 = sha.hex_digest();
+        write_new_file_at(dirfd, job.path, job.perm, job.mtime, job.data.data(), job.data.size(), &done.stamp);
       } catch (...) {
         std::lock_guard lk(mu);
         if (!err) err = std::current_exception();
       }
       std::lock_guard lk(mu);
-      digests.emplace_back(job.index, std::move(digest));
+      written.push_back(std::move(done));
       queued_bytes -= job.accounted;
       if (spare.size() < kSpareMax && spare_bytes + job.data.capacity() <= kSpareBytes) {
         spare_bytes += job.data.capacity();
@@ -154,7 +169,7 @@ std::vector<uint8_t> WriterPool::take_buffer(size_t size) {
   return b;
 }
 
-std::vector<std::pair<size_t, std::string>> WriterPool::finish() {
+std::vector<WrittenFile> WriterPool::finish() {
   Impl& s = *impl_;
   {
     std::unique_lock lk(s.mu);
@@ -165,7 +180,7 @@ std::vector<std::pair<size_t, std::string>> WriterPool::finish() {
   for (auto& t : s.threads)
     if (t.joinable()) t.join();
   if (s.err) std::rethrow_exception(s.err);
-  return std::move(s.digests);
+  return std::move(s.written);
 }
 
 }  // namespace airlock::unpacker

@@ -7,6 +7,11 @@
 // bounded so memory stays small whatever the payload.
 #pragma once
 
+#include <sys/stat.h>
+
+#include <map>
+#include <utility>
+
 #include <ctime>
 #include <cstdint>
 #include <memory>
@@ -15,6 +20,37 @@
 #include <vector>
 
 namespace airlock::unpacker {
+
+// A written file as the kernel saw it when it was closed: the
+// installed-tree record takes the digest computed while writing for every
+// file that still has this identity, size and these times, instead of
+// reading it again.
+struct FileStamp {
+  uint64_t dev = 0, ino = 0;  // ino 0: not known
+  uint64_t size = 0;
+  int64_t mtime_ns = 0, ctime_ns = 0;
+  static FileStamp of(const struct stat& st);
+  bool operator==(const FileStamp&) const = default;
+};
+
+// What the unpack knows of the files it wrote, by identity (device,
+// inode): valid for a file while its stamp is the one recorded here (any
+// write since, or a replacement, changes its ctime or its inode). The
+// installed-tree record takes the digests, the link test the ELF-ness,
+// instead of reading the files again.
+struct KnownFile {
+  FileStamp stamp;
+  std::string sha256;
+  bool elf64 = false;  // begins as an ELF64 little-endian file (elf::probe)
+};
+using KnownFiles = std::map<std::pair<uint64_t, uint64_t>, KnownFile>;
+
+// The digest and stamp of one written file.
+struct WrittenFile {
+  size_t index = 0;
+  std::string sha256;
+  FileStamp stamp;
+};
 
 struct FileJob {
   size_t index = 0;  // where the digest goes
@@ -40,8 +76,8 @@ class WriterPool {
   // when one is big enough: no allocation per file.
   std::vector<uint8_t> take_buffer(size_t size);
   // Waits for every job, joins the threads and rethrows the first error;
-  // returns (job index, SHA-256 hex) for every file written.
-  std::vector<std::pair<size_t, std::string>> finish();
+  // returns the job index, SHA-256 hex and stamp of every file written.
+  std::vector<WrittenFile> finish();
 
  private:
   struct Impl;
@@ -50,8 +86,8 @@ class WriterPool {
 
 // Creates a new file relative to `dirfd` (O_EXCL, never following a
 // symlink), writes `data`, sets its mtime, closes, checking every step.
-// Throws Error naming `path`.
+// Throws Error naming `path`. With `stamp`, fills it in before closing.
 void write_new_file_at(int dirfd, const std::string& path, uint32_t perm, const timespec& mtime,
-                       const uint8_t* data, size_t size);
+                       const uint8_t* data, size_t size, FileStamp* stamp = nullptr);
 
 }  // namespace airlock::unpacker
