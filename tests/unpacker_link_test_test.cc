@@ -162,11 +162,12 @@ TEST_CASE("unpacker link test: run with a cleared environment", "[unpacker][link
   bundle::Manifest m;
   m.interpreter = "env/bin/python3.12";
   auto argv = link_test_argv("/d", m, {});
-  REQUIRE(argv.size() >= 4);
+  REQUIRE(argv.size() >= 5);
   CHECK(argv[0] == "/d/env/bin/python3.12");
   CHECK(argv[1] == "-I");
   CHECK(argv[2] == "-S");
-  CHECK(argv[3] == "-c");
+  CHECK(argv[3] == "-B");  // no bytecode written: the tree is recorded while the test runs
+  CHECK(argv[4] == "-c");
 }
 
 TEST_CASE("unpacker link test: loads with the environment's interpreter", "[unpacker][link_test]") {

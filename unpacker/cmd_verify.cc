@@ -4,6 +4,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/bundle/label.h"
+
 #include "common/error.h"
 #include "unpacker/checks/audit_trail.h"
 #include "unpacker/cli_options.h"
@@ -44,6 +46,12 @@ Command verify_command() {
                                    {"payload_sha256", vb.envelope.payload_sha256},
                                    {"payload_bytes", vb.envelope.payload_size},
                                    {"content_bytes", vb.content_bytes}};
+                  // The designation indicator, as the label gives it (keys
+                  // missing from it are absent here too).
+                  nlohmann::json designation = nlohmann::json::object();
+                  for (const auto& k : bundle::kDesignationKeys)
+                    if (std::string v = vb.label.get(k.key); !v.empty()) designation[std::string(k.key)] = v;
+                  if (!designation.empty() || bundle::is_cui_marking(vb.label.marking)) j["designation"] = designation;
                   std::cout << j.dump() << "\n";
                 } else if (!o->out.quiet) {
                   std::cerr << "unpacker: " << o->bundle << ": verified, signed by key " << vb.signer_key_id << "\n";

@@ -2,6 +2,7 @@
 
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <future>
 #include <optional>
 #include <set>
 
@@ -124,7 +125,18 @@ int run_unpack(const UnpackOptions& o) {
                                             : "nothing to install (empty requirements.lock)");
       if (ir.ran) note(dest + ": offline install done (log: " + log + ")", o.out);
     }
-    // Last: the tree as it will be used, pip's extensions included.
+    // The tree as it will be used, pip's extensions included, is recorded
+    // last; the link test changes nothing in it (no bytecode either), so
+    // the tree is scanned while the test runs.
+    ScanOptions so;
+    so.known = &known;
+    std::future<std::pair<std::vector<TreeEntry>, ScanStats>> scanning;
+    if (!o.no_link_test)
+      scanning = std::async(std::launch::async, [&dest, so] {
+        ScanStats stats;
+        std::vector<TreeEntry> entries = scan_tree(dest, so, &stats);
+        return std::make_pair(std::move(entries), stats);
+      });
     std::optional<LinkTestResult> lt;
     if (!o.no_link_test) {
       step = "link-test";
@@ -143,10 +155,15 @@ int run_unpack(const UnpackOptions& o) {
     // the link test failed: the files stay); the audit log keeps the
     // record's digest for 'unpacker verify-tree'.
     step = kRecordTreeEvent;
-    ScanOptions so;
-    so.progress = o.out.show_progress();
-    so.known = &known;
-    RecordWritten tree = write_tree_record(dest, vb.bundle_id, recorded_after(!o.no_install, lt.has_value()), so);
+    RecordWritten tree;
+    if (scanning.valid()) {
+      auto [entries, stats] = scanning.get();
+      tree = write_tree_record(dest, vb.bundle_id, recorded_after(!o.no_install, lt.has_value()), std::move(entries),
+                               stats);
+    } else {
+      so.progress = o.out.show_progress();
+      tree = write_tree_record(dest, vb.bundle_id, recorded_after(!o.no_install, lt.has_value()), so);
+    }
     audit_append(audit_log_path(o.audit_log), record_tree_event(audit_event(&vb, "", "", ""), o.bundle, dest, tree));
     note(dest + ": tree recorded in " + tree.path + " (" + std::to_string(tree.entries) + " entries, sha256 " +
              tree.sha256 + ")", o.out);

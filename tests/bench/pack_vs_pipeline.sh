@@ -12,6 +12,10 @@
 #   is packed; reading 54,804 files from disk then dominates.
 # BENCH_NO_CHECK=1: also time `packer pack --no-check` in the same rounds
 #   (the default run is `packer pack` as users run it: the checks on).
+# BENCH_TARGET=T: also time `packer pack --target T` (checks on) in the same
+#   rounds; T=probe packs for this machine as a node: `unpacker probe`
+#   writes its probe file first (a preset such as debian12 assumes only
+#   the manylinux baseline, which a pyenv build's libbz2, libssl, ... exceed).
 # BENCH_LEVEL=N: the packer's --level (default 3; the pipeline stays at -3),
 #   to see what another level trades between time and size.
 set -euo pipefail
@@ -35,6 +39,11 @@ trap 'rm -rf "$W"' EXIT
 "$BIN/packer" keygen --unencrypted -o "$W/s.key" --audit-log "$W/a.jsonl" -q >/dev/null
 minisign -G -W -p "$W/m.pub" -s "$W/m.key" >/dev/null
 R=$("$BIN/unpacker" keygen -o "$W/id.key" --audit-log "$W/a.jsonl" | grep ^age1)
+TARGET=${BENCH_TARGET:-}
+if [ "$TARGET" = probe ]; then
+  "$BIN/unpacker" probe -o "$W/node.probe" -q
+  TARGET=$W/node.probe
+fi
 echo "prefix: $PREFIX ($(du -sh "$PREFIX" | cut -f1), $(find "$PREFIX" | wc -l) entries); $(nproc) cores; page cache $CACHE; packer --level $LEVEL, zstd -3"
 
 # Warm the page cache for both.
@@ -57,7 +66,7 @@ pipeline() {
 
 # What users run is `packer pack` with its default options (the checks on);
 # BENCH_NO_CHECK=1 also times --no-check in the same rounds, for comparison.
-ratios=(); nc_ratios=(); ours_rss=0; pipe_rss=0
+ratios=(); nc_ratios=(); t_ratios=(); ours_rss=0; pipe_rss=0
 for i in $(seq "$ROUNDS"); do
   read -r pt prss pu ps < <(pipeline)
   read -r ot orss ou os < <(ours)
@@ -68,6 +77,11 @@ for i in $(seq "$ROUNDS"); do
     nc_ratios+=("$(echo "scale=3; $nt / $pt" | bc)")
     line+="  --no-check ${nt}s wall, $(echo "$nu + $ns" | bc)s CPU;"
   fi
+  if [ -n "$TARGET" ]; then
+    read -r tt trss tu ts < <(ours --target "$TARGET")
+    t_ratios+=("$(echo "scale=3; $tt / $pt" | bc)")
+    line+="  --target ${tt}s wall, $(echo "$tu + $ts" | bc)s CPU;"
+  fi
   echo "$line  pipeline ${pt}s wall, $(echo "$pu + $ps" | bc)s CPU, largest process ${prss} KiB"
   [ "$orss" -gt "$ours_rss" ] && ours_rss=$orss
   [ "$prss" -gt "$pipe_rss" ] && pipe_rss=$prss
@@ -75,6 +89,7 @@ done
 median=$(median "${ratios[@]}")
 osize=$(stat -c %s "$W/ours.sealed"); psize=$(stat -c %s "$W/pipe.age")
 echo "median wall ratio (packer pack with its default options / pipeline, page cache $CACHE): $median"
+[ "${#t_ratios[@]}" -eq 0 ] || echo "median wall ratio (packer pack --target ${BENCH_TARGET} / pipeline): $(median "${t_ratios[@]}")"
 [ "${#nc_ratios[@]}" -eq 0 ] || echo "median wall ratio (packer pack --no-check / pipeline): $(median "${nc_ratios[@]}")"
 echo "size ratio (bundle/pipeline .age): $(echo "scale=4; $osize / $psize" | bc) ($osize / $psize bytes)"
 echo "peak RSS: packer $((ours_rss / 1024)) MiB; pipeline's largest process $((pipe_rss / 1024)) MiB"

@@ -106,6 +106,17 @@ diff -u want.txt <(head -7 shown.txt) || fail "unpacker verify's designation blo
 [ "$(tail -1 shown.txt)" = 'CUI//SP-PRVCY' ] || fail "closing banner: $(tail -1 shown.txt)"
 pass "unpacker verify shows the designation indicator under the banner"
 
+# --json carries it too, for scripts.
+"$UNPACKER" verify -p "$PUB" "$B" --audit-log "$WORK/audit-unpacker.jsonl" --json 2>/dev/null > v.json \
+  || fail "verify --json failed"
+"$PY_BIN" - v.json <<'PY' || fail "verify --json's designation: $(cat v.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))["designation"]
+assert d == {"controlled-by": "Defense Advanced Research Projects Agency, Information Innovation Office",
+             "cui-category": "PRVCY", "dissemination": "FEDCON", "poc": "John Roe, 703-555-0199"}, d
+PY
+pass "unpacker verify --json gives the designation indicator"
+
 # A media label of this real bundle renders.
 "$PACKER" label "$B" -o labels "${AUD[@]}" -q || fail "packer label"
 rsvg-convert -d 300 -p 300 labels/py.sealed.svg -o label.png || fail "rsvg-convert"

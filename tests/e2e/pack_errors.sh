@@ -87,6 +87,32 @@ set -e
 rm -f "$OUT/b.sealed"
 pass "existing output kept without --force"
 
+# 7b. What can be refused without reading the environment is refused
+# before it is read: with --env naming a directory that is no environment
+# at all, each run must fail on its own mistake, not on the environment.
+mkdir -p "$WORK/not-an-env"
+echo keep > "$OUT/b.sealed"
+refused_first() {  # PATTERN -- args...
+  local pattern=$1; shift 2
+  set +e
+  "$PACKER" pack --env "$WORK/not-an-env" "$@" --audit-log "$WORK/audit.jsonl" 2>"$WORK/e" >/dev/null
+  local rc=$?
+  set -e
+  [ "$rc" != 0 ] || fail "refused first: exit 0 for $*"
+  grep -q -- "$pattern" "$WORK/e" || fail "refused first: '$pattern' not said for $*: $(cat "$WORK/e")"
+  ! grep -q "is not a Python environment" "$WORK/e" || fail "refused first: the environment was read for $*: $(cat "$WORK/e")"
+}
+refused_first "exists" -- -R "$RECIPIENT" -s "$KEY" -o "$OUT/b.sealed"
+rm -f "$OUT/b.sealed"
+refused_first "$WORK/no.key" -- -R "$RECIPIENT" -s "$WORK/no.key" -o "$OUT/b.sealed"
+refused_first "age1" -- -R age1notarecipient -s "$KEY" -o "$OUT/b.sealed"
+refused_first "$WORK/no-reqs.txt" -- -R "$RECIPIENT" -s "$KEY" -r "$WORK/no-reqs.txt" --wheelhouse "$WORK" -o "$OUT/b.sealed"
+refused_first "needs --target" -- -R "$RECIPIENT" -s "$KEY" --portable -o "$OUT/b.sealed"
+refused_first "target" -- -R "$RECIPIENT" -s "$KEY" --target nosuchos -o "$OUT/b.sealed"
+refused_first "volume" -- -R "$RECIPIENT" -s "$KEY" --volume-size 12XB -o "$OUT/b.sealed"
+[ -z "$(ls -A "$OUT")" ] || fail "refused first: output left behind: $(ls -A "$OUT")"
+pass "output, key, recipient, requirements, --portable, --target and --volume-size refused before the environment is read"
+
 # 8. SIGINT in the middle of a pack: exit 130, no output, no partial file,
 # the failure audited. interrupt_pack LEVEL WAIT: starts a pack at LEVEL,
 # sends SIGINT WAIT seconds after its output appears; sets rc and elapsed.

@@ -569,9 +569,18 @@ std::vector<Drift> compare_trees(const std::vector<TreeEntry>& recorded, const s
 
 RecordWritten write_tree_record(const std::string& dest, const std::string& bundle_id,
                                 const std::vector<std::string>& recorded_after, const ScanOptions& o) {
+  ScanStats stats;
+  std::vector<TreeEntry> entries = scan_tree(dest, o, &stats);
+  return write_tree_record(dest, bundle_id, recorded_after, std::move(entries), stats);
+}
+
+RecordWritten write_tree_record(const std::string& dest, const std::string& bundle_id,
+                                const std::vector<std::string>& recorded_after, std::vector<TreeEntry> scanned,
+                                const ScanStats& stats) {
   RecordWritten w;
+  w.stats = stats;
   TreeRecord r;
-  r.entries = scan_tree(dest, o, &w.stats);
+  r.entries = std::move(scanned);
   r.bundle_id = bundle_id;
   r.dest = dest;
   r.created = bundle::rfc3339_now();

@@ -132,6 +132,11 @@ struct RecordWritten {
 };
 RecordWritten write_tree_record(const std::string& dest, const std::string& bundle_id,
                                 const std::vector<std::string>& recorded_after, const ScanOptions& o);
+// The same with the tree already scanned (scan_tree and its stats), for an
+// unpack that scans while its read-only link test runs.
+RecordWritten write_tree_record(const std::string& dest, const std::string& bundle_id,
+                                const std::vector<std::string>& recorded_after, std::vector<TreeEntry> scanned,
+                                const ScanStats& stats);
 
 // What the unpack's tree was recorded after, in order: "extract",
 // "relocate", then "install" and "link-test" when they ran.

@@ -380,7 +380,9 @@ std::optional<LoadFailure> load_outcome(const nlohmann::json& line, const std::s
 std::vector<std::string> link_test_argv(const std::string& dest, const bundle::Manifest& m, const LinkTestOptions& o) {
   unsigned jobs = o.jobs;
   if (jobs == 0) jobs = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-  return {dest + "/" + m.interpreter, "-I", "-S", "-c", kScript, std::to_string(o.object_timeout),
+  // -B: no bytecode written either; the test changes nothing in DEST (the
+  // unpack records the tree while it runs).
+  return {dest + "/" + m.interpreter, "-I", "-S", "-B", "-c", kScript, std::to_string(o.object_timeout),
           std::to_string(jobs)};
 }
 
