@@ -309,9 +309,10 @@ TEST_CASE("installed tree: digests known from the unpack are taken only while th
   const std::string taken(64, 'a'), stale(64, 'b');
   KnownFiles known;
   FileStamp s = stamp(os_py);
-  known[{s.dev, s.ino}] = {s, taken};
+  known.add(s, taken, false);
   s = stamp(pyc);
-  known[{s.dev, s.ino}] = {s, stale};
+  known.add(s, stale, false);
+  known.done();
   // The .pyc is rewritten afterwards, same size, same mtime put back: its
   // ctime (or inode) tells, and it is read again.
   ::usleep(20000);

@@ -92,14 +92,11 @@ TEST_CASE("unpacker link test: shared objects are ET_DYN without PT_INTERP", "[u
   // What the unpack knows of its files: a file whose stamp is unchanged and
   // that did not begin as ELF is not opened (here: one that is, to show the
   // hint is taken); a file changed since is read whatever the hint says.
-  auto known_as = [&](const std::string& rel, bool elf64) {
-    struct stat st {};
-    REQUIRE(::stat((t / ("dest/env/" + rel)).c_str(), &st) == 0);
-    FileStamp fs_stamp = FileStamp::of(st);
-    return std::make_pair(std::make_pair(fs_stamp.dev, fs_stamp.ino), KnownFile{fs_stamp, std::string(64, '0'), elf64});
-  };
+  struct stat st {};
+  REQUIRE(::stat((t / "dest/env/lib/foo/plugins/libplug.so").c_str(), &st) == 0);
   KnownFiles known;
-  known.insert(known_as("lib/foo/plugins/libplug.so", false));
+  known.add(FileStamp::of(st), std::string(64, '0'), false);
+  known.done();
   s = find_shared_objects(t / "dest/env", globs, &known);
   CHECK(s.objects.empty());
   ::usleep(20000);

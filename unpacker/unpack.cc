@@ -1,5 +1,7 @@
 #include "unpacker/unpack.h"
 
+#include <malloc.h>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <future>
@@ -56,15 +58,16 @@ KnownFiles written_files(const ExtractResult& got, const bundle::Manifest& m) {
                                          (*rt)["interp"].is_array())
     for (const auto& p : (*rt)["interp"])
       if (p.is_string()) rewritten.insert(p.get<std::string>());
+  std::set<std::pair<uint64_t, uint64_t>> left_out;  // the rewritten files, under any name
+  for (const ExtractedEntry& e : got.entries)
+    if (e.kind == Kind::kFile && rewritten.count(e.path)) left_out.insert({e.stamp.dev, e.stamp.ino});
   KnownFiles known;
-  std::set<std::pair<uint64_t, uint64_t>> left_out;
+  known.reserve(got.entries.size());
   for (const ExtractedEntry& e : got.entries) {
-    if (e.kind != Kind::kFile || e.stamp.ino == 0 || e.sha256.empty()) continue;
-    std::pair<uint64_t, uint64_t> id{e.stamp.dev, e.stamp.ino};
-    if (rewritten.count(e.path)) left_out.insert(id);
-    else known[id] = {e.stamp, e.sha256, e.elf64};
+    if (e.kind != Kind::kFile || e.stamp.ino == 0 || e.sha256.size() != 64) continue;
+    if (!left_out.count({e.stamp.dev, e.stamp.ino})) known.add(e.stamp, e.sha256, e.elf64);
   }
-  for (const auto& id : left_out) known.erase(id);
+  known.done();
   return known;
 }
 
@@ -104,15 +107,25 @@ int run_unpack(const UnpackOptions& o) {
     ExtractResult got = extract_payload(payload, eo);
     audit.record("decrypt", "ok", "payload.age authenticated; " + std::to_string(vb.content_bytes) + " bytes of tar");
     bundle::Manifest m = check_manifest(got, vb.bundle_id);
+    // What is left to do needs neither the manifest's list of files nor
+    // the extraction's, only what the extraction learnt of each file: the
+    // lists go (back to the system, since the last steps allocate on
+    // other threads) before the link test and the record.
+    m.files = {};
+    ::malloc_trim(0);
     KnownFiles known = written_files(got, m);
+    const size_t extracted = got.entries.size();
+    const uint64_t extracted_bytes = got.file_bytes;
+    got = ExtractResult();
+    ::malloc_trim(0);
     size_t relocated = apply_relocation(staging.fd(), m, dest + "/env");
     place_runtime(staging.path(), m, dest);
     staging.commit();
     audit.record("extract", "ok",
-                 std::to_string(got.entries.size()) + " entries (" + std::to_string(got.file_bytes) +
+                 std::to_string(extracted) + " entries (" + std::to_string(extracted_bytes) +
                      " bytes of files) checked against the manifest; " + std::to_string(relocated) +
                      " files relocated; unpacked to " + dest);
-    note(dest + ": unpacked " + std::to_string(got.entries.size()) + " entries, manifest verified", o.out);
+    note(dest + ": unpacked " + std::to_string(extracted) + " entries, manifest verified", o.out);
 
     bool installed = false;
     std::string log;
@@ -174,8 +187,8 @@ int run_unpack(const UnpackOptions& o) {
                        {"marking", vb.label.marking},
                        {"signer_key_id", vb.signer_key_id},
                        {"payload_sha256", vb.envelope.payload_sha256},
-                       {"entries", got.entries.size()},
-                       {"file_bytes", got.file_bytes},
+                       {"entries", extracted},
+                       {"file_bytes", extracted_bytes},
                        {"relocated", relocated},
                        {"installed", installed},
                        {"install_log", log},

@@ -237,9 +237,8 @@ std::vector<TreeEntry> scan_tree(const std::string& dest, const ScanOptions& o, 
     all_bytes += w.entries[i].size;
     if (o.known) {
       const FileId& id = w.ids[i];
-      auto it = o.known->find({static_cast<uint64_t>(id.dev), static_cast<uint64_t>(id.ino)});
-      if (it != o.known->end() && it->second.stamp == id.stamp) {
-        w.entries[i].sha256 = it->second.sha256;
+      if (const KnownFile* k = o.known->find(id.stamp)) {
+        w.entries[i].sha256.assign(k->sha256.data(), k->sha256.size());
         ++reused;
         continue;
       }

@@ -277,8 +277,8 @@ ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::
       continue;
     }
     if (known_files) {
-      auto k = known_files->find({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
-      if (k != known_files->end() && k->second.stamp == FileStamp::of(st) && !k->second.elf64) continue;
+      const KnownFile* k = known_files->find(FileStamp::of(st));
+      if (k && !k->elf64) continue;
     }
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {

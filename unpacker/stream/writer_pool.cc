@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -26,6 +27,34 @@ FileStamp FileStamp::of(const struct stat& st) {
   s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   s.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
   return s;
+}
+
+void KnownFiles::add(const FileStamp& stamp, std::string_view sha256, bool elf64) {
+  KnownFile f;
+  f.stamp = stamp;
+  std::memcpy(f.sha256.data(), sha256.data(), std::min(sha256.size(), f.sha256.size()));
+  f.elf64 = elf64;
+  files_.push_back(f);
+}
+
+namespace {
+std::pair<uint64_t, uint64_t> key(const KnownFile& f) { return {f.stamp.dev, f.stamp.ino}; }
+}  // namespace
+
+void KnownFiles::done() {
+  std::stable_sort(files_.begin(), files_.end(), [](const KnownFile& a, const KnownFile& b) { return key(a) < key(b); });
+  files_.erase(std::unique(files_.begin(), files_.end(),
+                           [](const KnownFile& a, const KnownFile& b) { return key(a) == key(b); }),
+               files_.end());
+  files_.shrink_to_fit();
+}
+
+const KnownFile* KnownFiles::find(const FileStamp& now) const {
+  auto want = std::make_pair(now.dev, now.ino);
+  auto it = std::lower_bound(files_.begin(), files_.end(), want,
+                             [&](const KnownFile& f, const std::pair<uint64_t, uint64_t>& k) { return key(f) < k; });
+  if (it == files_.end() || key(*it) != want || !(it->stamp == now)) return nullptr;
+  return &*it;
 }
 
 void write_new_file_at(int dirfd, const std::string& path, uint32_t perm, const timespec& mtime, const uint8_t* data,

@@ -9,8 +9,10 @@
 
 #include <sys/stat.h>
 
-#include <map>
-#include <utility>
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <ctime>
 #include <cstdint>
@@ -40,10 +42,26 @@ struct FileStamp {
 // instead of reading the files again.
 struct KnownFile {
   FileStamp stamp;
-  std::string sha256;
-  bool elf64 = false;  // begins as an ELF64 little-endian file (elf::probe)
+  std::array<char, 64> sha256{};  // lowercase hex
+  bool elf64 = false;             // begins as an ELF64 little-endian file (elf::probe)
 };
-using KnownFiles = std::map<std::pair<uint64_t, uint64_t>, KnownFile>;
+// Kept compact (a sorted array, some 100 bytes a file): it lives through
+// the link test and the record, the unpack's last and largest steps.
+class KnownFiles {
+ public:
+  // sha256: 64 lowercase hex digits.
+  void add(const FileStamp& stamp, std::string_view sha256, bool elf64);
+  void reserve(size_t n) { files_.reserve(n); }
+  // After the last add(), before find(): sorts (a file added twice keeps
+  // the first). find() then only reads, from any number of threads.
+  void done();
+  // Null when the file (device, inode) is unknown or its stamp changed.
+  const KnownFile* find(const FileStamp& now) const;
+  size_t size() const { return files_.size(); }
+
+ private:
+  std::vector<KnownFile> files_;
+};
 
 // The digest and stamp of one written file.
 struct WrittenFile {
