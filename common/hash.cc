@@ -22,25 +22,6 @@ std::array<uint8_t, Sha256::kSize> Sha256::digest() {
 
 std::string Sha256::hex_digest() { return to_hex(digest()); }
 
-struct Blake2b512::State { crypto_generichash_state st; };
-
-Blake2b512::Blake2b512() : st_(std::make_unique<State>()) {
-  sodium_ready();
-  crypto_generichash_init(&st_->st, nullptr, 0, kSize);
-}
-Blake2b512::~Blake2b512() = default;
-
-void Blake2b512::update(std::span<const uint8_t> data) {
-  crypto_generichash_update(&st_->st, data.data(), data.size());
-}
-
-std::array<uint8_t, Blake2b512::kSize> Blake2b512::digest() {
-  std::array<uint8_t, kSize> out{};
-  crypto_generichash_final(&st_->st, out.data(), kSize);
-  crypto_generichash_init(&st_->st, nullptr, 0, kSize);
-  return out;
-}
-
 std::string to_hex(std::span<const uint8_t> data) {
   static const char* d = "0123456789abcdef";
   std::string s;
