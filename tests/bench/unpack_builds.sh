@@ -18,7 +18,7 @@ echo "bundle of $PREFIX: $(stat -c %s b.sealed) bytes; scratch $T ($(df -T "$T" 
 
 unpack_once() {
   rm -rf out
-  /usr/bin/time -f "%e %U %S" -o t.txt "$1/unpacker" unpack --no-install -p "$PUB" -i node.key b.sealed -C "$T/out" \
+  /usr/bin/time -f "%e %U %S" -o t.txt "$1/unpacker" unpack -p "$PUB" -i node.key b.sealed -C "$T/out" \
     --audit-log audit.jsonl -q >/dev/null
 }
 ab_runs unpack_once

@@ -36,6 +36,19 @@ bool dropped(const std::string& kv) {
 
 }  // namespace
 
+bool lock_names_anything(std::string_view lock) {
+  size_t start = 0;
+  while (start < lock.size()) {
+    size_t end = lock.find('\n', start);
+    std::string_view line = lock.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    size_t first = line.find_first_not_of(" \t\r");
+    if (first != std::string_view::npos && line[first] != '#') return true;
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return false;
+}
+
 std::vector<std::string> pip_argv(const std::string& dest, const bundle::Manifest& m) {
   return {dest + "/" + m.interpreter, "-m", "pip", "install", "--no-index", "--find-links", dest + "/wheels",
           "--require-hashes", "-r", dest + "/" + std::string(bundle::kLockPath)};
@@ -56,7 +69,10 @@ InstallResult pip_install(const std::string& dest, const bundle::Manifest& m, bo
   InstallResult res;
   std::string lock = dest + "/" + std::string(bundle::kLockPath);
   if (::access(lock.c_str(), F_OK) != 0) return res;
-  if (read_file(lock).find_first_not_of(" \t\r\n") == std::string::npos) return res;
+  // Nothing to install when every line is blank or a comment (the packer
+  // writes a comment line even when the bundle has no wheels): pip is not
+  // started for nothing (a second or two of its own start-up).
+  if (!lock_names_anything(read_file(lock))) return res;
   if (m.interpreter.empty()) throw Error(Exit::kInstall, "manifest names no interpreter to run pip with");
   res.ran = true;
   res.log_path = dest + "/airlock/install.log";

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/bundle/manifest.h"
@@ -22,6 +23,10 @@ struct InstallResult {
 };
 
 // The argument vector and environment pip is run with (tested directly).
+// Whether a requirements.lock names anything to install: a line that is
+// neither blank nor a comment.
+bool lock_names_anything(std::string_view lock);
+
 std::vector<std::string> pip_argv(const std::string& dest, const bundle::Manifest& m);
 std::vector<std::string> pip_environment(const std::vector<std::string>& current);
 
