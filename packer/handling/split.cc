@@ -83,7 +83,7 @@ bundle::Label check_bundle(const bundle::Envelope& env, const std::string& name,
 
 minisign::SecretKey load_signing_key(const std::string& secret_key, const std::string& key_passphrase_file) {
   SecureBytes text = read_secret_file(secret_key);
-  if (!minisign::SecretKey::is_encrypted(text.view())) return minisign::SecretKey::parse(text.view(), nullptr, secret_key);
+  if (!minisign::SecretKey::is_encrypted(text.view(), secret_key)) return minisign::SecretKey::parse(text.view(), nullptr, secret_key);
   SecureBytes pass;
   if (!key_passphrase_file.empty()) {
     pass = read_passphrase_file(key_passphrase_file);

@@ -110,8 +110,18 @@ refused_first "$WORK/no-reqs.txt" -- -R "$RECIPIENT" -s "$KEY" -r "$WORK/no-reqs
 refused_first "needs --target" -- -R "$RECIPIENT" -s "$KEY" --portable -o "$OUT/b.sealed"
 refused_first "target" -- -R "$RECIPIENT" -s "$KEY" --target nosuchos -o "$OUT/b.sealed"
 refused_first "volume" -- -R "$RECIPIENT" -s "$KEY" --volume-size 12XB -o "$OUT/b.sealed"
+echo "not a key" > "$WORK/junk.key"
+refused_first "$WORK/junk.key" -- -R "$RECIPIENT" -s "$WORK/junk.key" -o "$OUT/b.sealed"
+echo right > "$WORK/pw"; echo wrong > "$WORK/bad-pw"
+"$PACKER" keygen -o "$WORK/enc.key" --passphrase-file "$WORK/pw" --audit-log "$WORK/audit.jsonl" -q
+refused_first "wrong passphrase" -- -R "$RECIPIENT" -s "$WORK/enc.key" --key-passphrase-file "$WORK/bad-pw" -o "$OUT/b.sealed"
+set +e
+"$PACKER" pack -R "$RECIPIENT" -s "$KEY" -o "$OUT/b.sealed" --audit-log "$WORK/audit.jsonl" 2>"$WORK/e"
+rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q -- "--env is required" "$WORK/e" || fail "missing --env: rc $rc $(cat "$WORK/e")"
 [ -z "$(ls -A "$OUT")" ] || fail "refused first: output left behind: $(ls -A "$OUT")"
-pass "output, key, recipient, requirements, --portable, --target and --volume-size refused before the environment is read"
+pass "output, key (missing, malformed, wrong passphrase), recipient, requirements, --portable, --target, --volume-size and a missing --env refused before the environment is read"
 
 # 8. SIGINT in the middle of a pack: exit 130, no output, no partial file,
 # the failure audited. interrupt_pack LEVEL WAIT: starts a pack at LEVEL,
