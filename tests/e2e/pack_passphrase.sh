@@ -26,7 +26,14 @@ grep -qi "passphrase" "$WORK/err" || fail "the error does not say the passphrase
 pass "wrong passphrase: exit 1, nothing left"
 
 "$UNPACKER" unpack -p "$WORK/keys/signing.pub" --passphrase-file "$WORK/pass" "$WORK/p.sealed" -C "$WORK/good" \
-  --no-install -q --audit-log "$WORK/audit.jsonl" > /dev/null || fail "unpack with the passphrase failed"
+  -q --audit-log "$WORK/audit.jsonl" > /dev/null || fail "unpack with the passphrase failed"
 [ -x "$WORK/good/env/bin/$(basename "$PY_BIN")" ] || fail "interpreter not unpacked"
 pass "the right passphrase unpacks it"
+
+# The bundle has no wheels: the install step starts no pip (its lock holds
+# only the packer's comment line) and says so.
+[ ! -e "$WORK/good/airlock/install.log" ] || fail "pip ran for a bundle without wheels: $(head -5 "$WORK/good/airlock/install.log")"
+grep '"event":"install"' "$WORK/audit.jsonl" | tail -1 | grep -q "nothing to install" \
+  || fail "install audit record: $(grep '"event":"install"' "$WORK/audit.jsonl" | tail -1)"
+pass "no wheels: no pip, 'nothing to install' in the audit log"
 echo PASS
