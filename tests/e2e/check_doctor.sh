@@ -62,3 +62,35 @@ grep -q "^ERRORS (1)$" "$WORK/gone.txt" && grep -q "^  library-not-found (1)$" "
   && grep -qE "^WARNINGS \([0-9]+\)$" "$WORK/gone.txt" && grep -q "^1 error, " "$WORK/gone.txt" \
   || fail "text report: $(cat "$WORK/gone.txt")"
 pass "text report groups findings with counts"
+
+# packer pack runs the same checks alongside its stream, the doctor on the
+# ELF tables the stream reads: a failing pack prints the report packer
+# check prints and leaves nothing; a passing pack records in its manifest
+# what packer check --json says.
+make_keys
+mkdir -p "$WORK/out"
+set +e
+"$PACKER" pack --env "$PY_PREFIX" -r "$WORK/req.txt" --wheelhouse "$WORK/wh" -s "$WORK/keys/signing.key" \
+  -R "$RECIPIENT" -o "$WORK/out/b.sealed" --audit-log "$WORK/audit.jsonl" 2> "$WORK/pack.err" >/dev/null
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "pack with a missing library: exit $rc: $(cat "$WORK/pack.err")"
+[ -z "$(ls -A "$WORK/out")" ] || fail "pack left output: $(ls -A "$WORK/out")"
+grep -v '^packer: ' "$WORK/pack.err" | grep -v '^$' > "$WORK/pack.report"
+grep -v '^$' "$WORK/gone.txt" | head -n -1 > "$WORK/check.report"
+head -n -1 "$WORK/pack.report" | diff -u "$WORK/check.report" - || fail "pack's report differs from packer check's"
+pass "a failing pack prints packer check's report and leaves nothing"
+
+"$PACKER" check --env "$PY_PREFIX" --json > "$WORK/env.json" 2>/dev/null || true
+"$PACKER" pack --env "$PY_PREFIX" -s "$WORK/keys/signing.key" -R "$RECIPIENT" -o "$WORK/out/ok.sealed" \
+  --audit-log "$WORK/audit.jsonl" -q 2>/dev/null || fail "pack without a wheelhouse failed"
+tar -xOf "$WORK/out/ok.sealed" payload.age | age -d -i "$WORK/keys/node.key" | zstd -dcq \
+  | tar -xO airlock/manifest.json > "$WORK/manifest.json"
+python3 - "$WORK/env.json" "$WORK/manifest.json" <<'PY' || fail "the manifest's check record differs from packer check --json"
+import json, sys
+want, got = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))["check"]
+for key in want:
+    assert want[key] == got.get(key), (key, want[key], got.get(key))
+assert got["ran"] is True and got["doctor"]["elf_files"] > 10, got["doctor"]
+PY
+pass "a passing pack records what packer check --json says, field for field"
