@@ -8,7 +8,12 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <future>
+#include <array>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
 #include <optional>
 
 #include "common/bundle/format.h"
@@ -29,6 +34,82 @@ constexpr size_t kMagicOff = offsetof(UstarHeader, magic);
 constexpr size_t kPrefixOff = offsetof(UstarHeader, prefix), kPrefixLen = sizeof(UstarHeader::prefix);
 static_assert(kSizeOff == 124 && kSumOff == 148 && kTypeOff == 156 && kMagicOff == 257 && kPrefixOff == 345);
 constexpr uint64_t kMaxPaxBytes = 64 * 1024;
+
+struct PayloadDigests {
+  std::string sha256;  // hex
+  std::array<uint8_t, 64> blake2b{};
+};
+
+// SHA-256 (the label's payload-sha256) and BLAKE2b-512 (the prehashed
+// signature) of payload.age in one pass, on two threads: this one reads
+// and runs SHA-256, the other runs BLAKE2b on the chunk before, through
+// a ring of three buffers, so reading overlaps both digests.
+PayloadDigests digest_payload(const Volumes& v, uint64_t data, uint64_t size, const std::string& bname,
+                              const std::function<void(uint64_t, uint64_t)>& progress) {
+  constexpr size_t kChunk = 4 << 20;
+  constexpr size_t kRing = 3;
+  struct Slot {
+    std::vector<uint8_t> buf;
+    size_t len = 0;
+    bool full = false;  // read and SHA-hashed, waiting for BLAKE2b
+  };
+  std::array<Slot, kRing> ring;
+  for (auto& s : ring) s.buf.resize(static_cast<size_t>(std::min<uint64_t>(kChunk, std::max<uint64_t>(size, 1))));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool end = false, quit = false;
+  Blake2b512 b2;
+  std::thread blake([&] {
+    for (size_t i = 0;; i = (i + 1) % kRing) {
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return ring[i].full || end || quit; });
+      if (quit || !ring[i].full) return;
+      lk.unlock();
+      b2.update({ring[i].buf.data(), ring[i].len});
+      lk.lock();
+      ring[i].full = false;
+      cv.notify_all();
+    }
+  });
+  auto stop = [&](bool abandon) {
+    {
+      std::lock_guard lk(mu);
+      end = true;
+      quit = abandon;
+    }
+    cv.notify_all();
+    blake.join();
+  };
+  Sha256 sha;
+  try {
+    size_t i = 0;
+    for (uint64_t done = 0; done < size; i = (i + 1) % kRing) {
+      check_interrupted();
+      Slot& s = ring[i];
+      {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return !s.full; });
+      }
+      size_t want = static_cast<size_t>(std::min<uint64_t>(s.buf.size(), size - done));
+      size_t n = v.pread(data + done, {s.buf.data(), want});
+      if (n != want) throw EnvelopeError(bname + ": payload.age ends early");
+      sha.update({s.buf.data(), n});
+      {
+        std::lock_guard lk(mu);
+        s.len = n;
+        s.full = true;
+      }
+      cv.notify_all();
+      done += n;
+      if (progress) progress(done, size);
+    }
+  } catch (...) {
+    stop(true);
+    throw;
+  }
+  stop(false);
+  return {sha.hex_digest(), b2.digest()};
+}
 
 bool exists(const std::string& p) {
   struct stat st {};
@@ -244,25 +325,9 @@ Envelope read_envelope(const Volumes& v, const std::function<void(uint64_t, uint
     if (index == 0) {
       env.payload_offset = data;
       env.payload_size = size;
-      Sha256 sha;
-      Blake2b512 b2;
-      std::vector<uint8_t> buf(4 << 20);
-      for (uint64_t done = 0; done < size;) {
-        check_interrupted();
-        size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - done));
-        size_t n = v.pread(data + done, {buf.data(), want});
-        if (n != want) throw EnvelopeError(bname + ": payload.age ends early");
-        std::span<const uint8_t> chunk(buf.data(), n);
-        // The two digests run side by side: SHA-256 for the label's
-        // payload-sha256, BLAKE2b-512 for the prehashed signature.
-        auto b2_done = std::async(std::launch::async, [&] { b2.update(chunk); });
-        sha.update(chunk);
-        b2_done.get();
-        done += n;
-        if (progress) progress(done, size);
-      }
-      env.payload_sha256 = sha.hex_digest();
-      env.payload_blake2b = b2.digest();
+      PayloadDigests d = digest_payload(v, data, size, bname, progress);
+      env.payload_sha256 = std::move(d.sha256);
+      env.payload_blake2b = d.blake2b;
     } else {
       uint64_t cap = index == 2 ? kMaxLabelBytes : kMaxSignatureBytes;
       if (size > cap)
