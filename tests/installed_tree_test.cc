@@ -137,6 +137,45 @@ TEST_CASE("installed tree: the record reads back as it was written, non-UTF-8 na
   CHECK(std::count(text.begin(), text.end(), '\n') == static_cast<long>(r.entries.size()) + 2);
 }
 
+TEST_CASE("installed tree: each entry's line is the JSON library's text of entry_json", "[installed_tree]") {
+  const std::string h(64, 'e');
+  std::vector<TreeEntry> entries = {
+      {"env", NodeType::kDir, 0755},
+      {"env/bin/python3", NodeType::kFile, 04755, 1234567890123, h},
+      {"env/bin/python3.12", NodeType::kHardlink, 0755, 7, h, "env/bin/python3"},
+      {"env/lib/libz.so", NodeType::kSymlink, 0, 0, "", "libz.so.1.3"},
+      {"env/fifo", NodeType::kSpecial, 0600},
+      {"env/sp ace/~tilde!", NodeType::kFile, 0, 0, h},
+      {"env/quote\"d", NodeType::kFile, 0644, 1, h},       // escaped
+      {"env/back\\slash", NodeType::kSymlink, 0, 0, "", "a\tb"},  // escaped, tab in the target
+      {"env/caf\xc3\xa9", NodeType::kFile, 0644, 2, h},     // UTF-8
+      {"env/caf\xe9", NodeType::kHardlink, 0644, 2, h, "env/caf\xc3\xa9"},  // not UTF-8: _hex
+      {"env/del\x7f", NodeType::kFile, 0644, 3, h},
+  };
+  for (const TreeEntry& e : entries) {
+    std::string fast;
+    append_entry_json(fast, e);
+    CHECK(fast == entry_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+}
+
+TEST_CASE("installed tree: a walk hashed later is the scan", "[installed_tree]") {
+  TempDir t;
+  std::string d = make_tree(t);
+  WalkedTree w = walk_tree(d);
+  REQUIRE(w.entries.size() == w.ids.size());
+  for (const TreeEntry& e : w.entries) CHECK(e.sha256.empty());  // not hashed yet
+  CHECK(hash_walked(d, std::move(w), {}) == scan_tree(d, {}));
+  // The record is part of a walk of any other directory.
+  fs::create_directories(d + "/env/airlock");
+  spit(d + "/env/airlock/installed.json", "{}");
+  CHECK(has(walk_tree(d + "/env", false).entries, "airlock/installed.json"));
+  CHECK_FALSE(has(walk_tree(d + "/env").entries, "airlock/installed.json"));
+  // Hashing a walk of another directory is refused.
+  WalkedTree other = walk_tree(d + "/env");
+  CHECK_THROWS_WITH(hash_walked(d, std::move(other), {}), Catch::Contains("changed while"));
+}
+
 TEST_CASE("installed tree: modified, added, removed, mode and type changes, bytecode caches apart", "[installed_tree]") {
   TempDir t;
   std::string d = make_tree(t);

@@ -104,6 +104,23 @@ TEST_CASE("unpacker link test: shared objects are ET_DYN without PT_INTERP", "[u
   s = find_shared_objects(t / "dest/env", globs, &known);
   REQUIRE(s.objects.size() == 1);
   CHECK(s.objects[0].rel == "lib/foo/plugins/libplug.so");
+
+  // From the unpack's walk of DEST: the same objects, only those under
+  // DEST/env, named relative to it.
+  fs::create_directories(t / "dest/airlock");
+  REQUIRE(::link((t / "dest/env/lib/libok.so").c_str(), (t / "dest/airlock/libok.so").c_str()) == 0);
+  WalkedTree walked = walk_tree(t / "dest");
+  for (const auto& g : {std::vector<std::string>{}, std::vector<std::string>{"lib/*/plugins/*.so"}}) {
+    ObjectScan a = find_shared_objects(t / "dest/env", g), b = find_shared_objects(walked, t / "dest", g);
+    REQUIRE(b.objects.size() == a.objects.size());
+    for (size_t i = 0; i < a.objects.size(); ++i) {
+      CHECK(b.objects[i].rel == a.objects[i].rel);
+      CHECK(b.objects[i].size == a.objects[i].size);
+    }
+    CHECK(b.skipped == a.skipped);
+    CHECK(b.unreadable == a.unreadable);
+  }
+  CHECK(find_shared_objects(walked, t / "dest", globs).objects.size() == 1);
 }
 
 TEST_CASE("unpacker link test: globs", "[unpacker][link_test]") {

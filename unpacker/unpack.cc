@@ -139,26 +139,33 @@ int run_unpack(const UnpackOptions& o) {
       if (ir.ran) note(dest + ": offline install done (log: " + log + ")", o.out);
     }
     // The tree as it will be used, pip's extensions included, is recorded
-    // last; the link test changes nothing in it (no bytecode either), so
-    // the tree is scanned while the test runs.
+    // last. It is walked once: the link test finds its objects in the
+    // walk, and since it changes nothing in the tree (no bytecode either)
+    // the files the unpack did not write itself are hashed while it runs.
+    step = kRecordTreeEvent;
     ScanOptions so;
     so.known = &known;
-    std::future<std::pair<std::vector<TreeEntry>, ScanStats>> scanning;
-    if (!o.no_link_test)
-      scanning = std::async(std::launch::async, [&dest, so] {
-        ScanStats stats;
-        std::vector<TreeEntry> entries = scan_tree(dest, so, &stats);
-        return std::make_pair(std::move(entries), stats);
-      });
-    std::optional<LinkTestResult> lt;
+    so.progress = o.out.show_progress() && o.no_link_test;
+    WalkedTree walked = walk_tree(dest);
+    std::optional<LinkTestOptions> lo;
     if (!o.no_link_test) {
       step = "link-test";
-      LinkTestOptions lo;
-      lo.skip_globs = o.link_test_skip;
-      for (auto& g : manifest_skip_globs(m)) lo.skip_globs.push_back(std::move(g));
-      lo.progress = o.out.show_progress();
-      lo.known = &known;
-      lt = run_link_test(dest, m, lo);
+      lo.emplace();
+      lo->skip_globs = o.link_test_skip;
+      for (auto& g : manifest_skip_globs(m)) lo->skip_globs.push_back(std::move(g));
+      lo->progress = o.out.show_progress();
+      lo->known = &known;
+      lo->scan = find_shared_objects(walked, dest, lo->skip_globs, &known);
+    }
+    std::future<std::pair<std::vector<TreeEntry>, ScanStats>> hashing =
+        std::async(std::launch::async, [&dest, so, w = std::move(walked)]() mutable {
+          ScanStats stats;
+          std::vector<TreeEntry> entries = hash_walked(dest, std::move(w), so, &stats);
+          return std::make_pair(std::move(entries), stats);
+        });
+    std::optional<LinkTestResult> lt;
+    if (lo) {
+      lt = run_link_test(dest, m, *lo);
       audit.record("link-test", lt->ok() ? "ok" : "failed", link_test_summary(*lt));
       if (!o.out.quiet && !o.out.json)
         for (const auto& u : lt->unreadable) warn("link test: not tried, its ELF headers cannot be read: " + u);
@@ -168,15 +175,9 @@ int run_unpack(const UnpackOptions& o) {
     // the link test failed: the files stay); the audit log keeps the
     // record's digest for 'unpacker verify-tree'.
     step = kRecordTreeEvent;
-    RecordWritten tree;
-    if (scanning.valid()) {
-      auto [entries, stats] = scanning.get();
-      tree = write_tree_record(dest, vb.bundle_id, recorded_after(!o.no_install, lt.has_value()), std::move(entries),
-                               stats);
-    } else {
-      so.progress = o.out.show_progress();
-      tree = write_tree_record(dest, vb.bundle_id, recorded_after(!o.no_install, lt.has_value()), so);
-    }
+    auto [entries, stats] = hashing.get();
+    RecordWritten tree =
+        write_tree_record(dest, vb.bundle_id, recorded_after(!o.no_install, lt.has_value()), std::move(entries), stats);
     audit_append(audit_log_path(o.audit_log), record_tree_event(audit_event(&vb, "", "", ""), o.bundle, dest, tree));
     note(dest + ": tree recorded in " + tree.path + " (" + std::to_string(tree.entries) + " entries, sha256 " +
              tree.sha256 + ")", o.out);

@@ -81,6 +81,47 @@ ojson entry_json(const TreeEntry& e) {
   return j;
 }
 
+namespace {
+
+// Printable ASCII but '"' and '\\': written as it is in JSON.
+bool plain(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; });
+}
+
+}  // namespace
+
+void append_entry_json(std::string& out, const TreeEntry& e) {
+  const bool named = e.type == NodeType::kHardlink || e.type == NodeType::kSymlink;
+  if (!plain(e.path) || (named && !plain(e.target))) {
+    out += dump_json(entry_json(e));  // escapes, and the exact bytes in hex
+    return;
+  }
+  // The same text as dump_json(entry_json(e)), without building a JSON
+  // value for each of the tree's entries.
+  out += "{\"path\":\"";
+  out += e.path;
+  out += "\",\"type\":\"";
+  out += to_string(e.type);
+  out += '"';
+  if (e.type != NodeType::kSymlink) {
+    out += ",\"mode\":\"";
+    out += mode_text(e.mode);
+    out += '"';
+  }
+  if (e.type == NodeType::kFile || e.type == NodeType::kHardlink) {
+    out += ",\"size\":";
+    out += std::to_string(e.size);
+    out += ",\"sha256\":";
+    out += plain(e.sha256) ? "\"" + e.sha256 + "\"" : dump_json(ojson(e.sha256));
+  }
+  if (named) {
+    out += ",\"target\":\"";
+    out += e.target;
+    out += '"';
+  }
+  out += '}';
+}
+
 std::string TreeRecord::dump() const {
   uint64_t files = 0, bytes = 0;
   for (const auto& e : entries)
@@ -97,7 +138,11 @@ std::string TreeRecord::dump() const {
   std::string out = dump_json(top);
   out.pop_back();  // the closing brace: "files" comes last, one entry a line
   out += ",\"files\":[";
-  for (size_t i = 0; i < entries.size(); ++i) out += (i ? ",\n" : "\n") + dump_json(entry_json(entries[i]));
+  out.reserve(out.size() + entries.size() * 160);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    out += i ? ",\n" : "\n";
+    append_entry_json(out, entries[i]);
+  }
   out += "\n]}\n";
   return out;
 }

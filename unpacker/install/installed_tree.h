@@ -9,6 +9,8 @@
 // Format: docs/format.md, "The installed-tree record".
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -69,6 +71,33 @@ struct ScanStats {
   double seconds = 0;  // walk and hash
 };
 
+// The identity of a regular file as a walk saw it.
+struct TreeFileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  nlink_t nlink = 0;
+  FileStamp stamp;
+  bool operator<(const TreeFileId& o) const { return dev != o.dev ? dev < o.dev : ino < o.ino; }
+};
+
+// scan_tree's first half, the walk: every entry with its path, type, mode,
+// size and a symlink's text (no digest yet), sorted by path, and the
+// identity of each regular file (`ids`, parallel). An unpack walks once
+// and gives the walk to the link test and to the record.
+struct WalkedTree {
+  std::vector<TreeEntry> entries;
+  std::vector<TreeFileId> ids;
+  dev_t dev = 0;  // the walked directory itself
+  ino_t ino = 0;
+  double seconds = 0;
+};
+// With `skip_record`, DEST/airlock/installed.json is left out.
+WalkedTree walk_tree(const std::string& dest, bool skip_record = true);
+// The second half: the digests, as scan_tree gives them. `dest` must still
+// be the directory that was walked.
+std::vector<TreeEntry> hash_walked(const std::string& dest, WalkedTree w, const ScanOptions& o,
+                                   ScanStats* stats = nullptr);
+
 // Every entry under `dest` but DEST/airlock/installed.json, sorted by path
 // (bytewise). Never follows a symlink; does not descend into another file
 // system mounted below DEST. Regular files are hashed on several threads;
@@ -96,6 +125,9 @@ struct TreeRecord {
 // "path_hex" when the path is not UTF-8), "type", "mode", "size",
 // "sha256", "target" (and "target_hex").
 nlohmann::ordered_json entry_json(const TreeEntry& e);
+// The same entry's text as the record holds it (entry_json, dumped on one
+// line), appended to `out`.
+void append_entry_json(std::string& out, const TreeEntry& e);
 
 enum class DriftKind : uint8_t {
   kModified,          // content (or a symlink's text) differs

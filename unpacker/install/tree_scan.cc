@@ -26,13 +26,7 @@ namespace airlock::unpacker {
 
 namespace {
 
-struct FileId {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  nlink_t nlink = 0;
-  FileStamp stamp;
-  bool operator<(const FileId& o) const { return dev != o.dev ? dev < o.dev : ino < o.ino; }
-};
+using FileId = TreeFileId;
 
 std::string shown(const std::string& dest, const std::string& rel) { return rel.empty() ? dest : dest + "/" + rel; }
 
@@ -44,12 +38,8 @@ std::string shown(const std::string& dest, const std::string& rel) { return rel.
 // file. Directories are opened from the root by path and then checked to be
 // the directory the listing showed, so a directory swapped for a symlink
 // mid-walk is never followed.
-struct Walked {
-  std::vector<TreeEntry> entries;
-  std::vector<FileId> ids;  // parallel to entries
-};
-
-Walked walk(int root, const std::string& dest) {
+WalkedTree walk(int root, const std::string& dest, bool skip_record) {
+  auto t0 = std::chrono::steady_clock::now();
   struct stat top;
   if (::fstat(root, &top) != 0) throw_errno("cannot read", dest);
   struct Dir {
@@ -82,7 +72,7 @@ Walked walk(int root, const std::string& dest) {
       std::string name = de->d_name;
       if (name == "." || name == "..") continue;
       std::string rel = d.rel.empty() ? name : d.rel + "/" + name;
-      if (rel == kTreeRecordPath) continue;  // the record cannot hold its own digest
+      if (skip_record && rel == kTreeRecordPath) continue;  // the record cannot hold its own digest
       if (::fstatat(::dirfd(dir.get()), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;  // removed since it was listed
         throw_errno("cannot read", shown(dest, rel));
@@ -117,13 +107,16 @@ Walked walk(int root, const std::string& dest) {
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return entries[a].path < entries[b].path; });
-  Walked w;
+  WalkedTree w;
+  w.dev = top.st_dev;
+  w.ino = top.st_ino;
   w.entries.reserve(entries.size());
   w.ids.reserve(entries.size());
   for (size_t i : order) {
     w.entries.push_back(std::move(entries[i]));
     w.ids.push_back(ids[i]);
   }
+  w.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return w;
 }
 
@@ -190,11 +183,19 @@ unsigned default_threads() {
 
 }  // namespace
 
-std::vector<TreeEntry> scan_tree(const std::string& dest, const ScanOptions& o, ScanStats* stats) {
+WalkedTree walk_tree(const std::string& dest, bool skip_record) {
+  UniqueFd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throw_errno("cannot open directory", dest);
+  return walk(root.get(), dest, skip_record);
+}
+
+std::vector<TreeEntry> hash_walked(const std::string& dest, WalkedTree w, const ScanOptions& o, ScanStats* stats) {
   auto t0 = std::chrono::steady_clock::now();
   UniqueFd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) throw_errno("cannot open directory", dest);
-  Walked w = walk(root.get(), dest);
+  struct stat top;
+  if (::fstat(root.get(), &top) != 0) throw_errno("cannot read", dest);
+  if (top.st_dev != w.dev || top.st_ino != w.ino) changed(dest);
 
   // First name of each file (in path order): hashed; later names of the
   // same file: hardlinks to it.
@@ -243,9 +244,13 @@ std::vector<TreeEntry> scan_tree(const std::string& dest, const ScanOptions& o, 
     stats->bytes = all_bytes;
     stats->reused = reused;
     stats->threads = threads;
-    stats->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    stats->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() + w.seconds;
   }
   return std::move(w.entries);
+}
+
+std::vector<TreeEntry> scan_tree(const std::string& dest, const ScanOptions& o, ScanStats* stats) {
+  return hash_walked(dest, walk_tree(dest), o, stats);
 }
 
 }  // namespace airlock::unpacker

@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -111,35 +110,35 @@ bool skip_matches(std::span<const std::string> globs, const std::string& rel) {
   return false;
 }
 
-ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::string> skip_globs,
-                               const KnownFiles* known_files) {
-  namespace fs = std::filesystem;
+namespace {
+
+// The objects among the walked entries under `prefix` ("" or "env/"),
+// named relative to it; `base` is the absolute directory the walk's
+// paths are relative to.
+ObjectScan objects_in(const WalkedTree& w, const std::string& base, std::string_view prefix,
+                      std::span<const std::string> skip_globs, const KnownFiles* known_files) {
   struct Found {
     std::vector<std::string> names;
     uint64_t size = 0;
   };
   std::map<std::pair<dev_t, ino_t>, Found> files;
   ObjectScan scan;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(env_dir, fs::directory_options::none, ec), end;
-  if (ec) throw_errno("cannot read the environment", env_dir, ec.value());
-  for (; it != end; it.increment(ec)) {
-    if (ec) throw_errno("cannot read the environment", env_dir, ec.value());
+  for (size_t i = 0; i < w.entries.size(); ++i) {
+    const TreeEntry& e = w.entries[i];
+    if (e.type != NodeType::kFile || e.size < 64 || e.path.compare(0, prefix.size(), prefix) != 0) continue;
     check_interrupted();
-    const std::string path = it->path().string();
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) throw_errno("cannot stat", path);
-    if (!S_ISREG(st.st_mode) || st.st_size < 64) continue;
-    std::string rel = path.substr(env_dir.size() + 1);
-    auto known = files.find({st.st_dev, st.st_ino});
+    const TreeFileId& id = w.ids[i];
+    std::string rel = e.path.substr(prefix.size());
+    auto known = files.find({id.dev, id.ino});
     if (known != files.end()) {
-      known->second.names.push_back(rel);
+      known->second.names.push_back(std::move(rel));
       continue;
     }
     if (known_files) {
-      const KnownFile* k = known_files->find(FileStamp::of(st));
+      const KnownFile* k = known_files->find(id.stamp);
       if (k && !k->elf64) continue;
     }
+    const std::string path = base + "/" + e.path;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
       scan.unreadable.push_back(rel + ": " + std::strerror(errno));
@@ -153,13 +152,13 @@ ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::
     try {
       elf::DynamicInfo info = elf::read_dynamic_file(path);
       loadable = is_loadable_object(info);
-    } catch (const elf::ElfError& e) {
-      std::string why = e.what(), named = "reading ELF file " + path + ": ";
+    } catch (const elf::ElfError& err) {
+      std::string why = err.what(), named = "reading ELF file " + path + ": ";
       if (why.compare(0, named.size(), named) == 0) why.erase(0, named.size());
       scan.unreadable.push_back(rel + ": " + why);
       continue;
     }
-    if (loadable) files[{st.st_dev, st.st_ino}] = Found{{rel}, static_cast<uint64_t>(st.st_size)};
+    if (loadable) files[{id.dev, id.ino}] = Found{{std::move(rel)}, e.size};
   }
   for (auto& [id, f] : files) {
     std::sort(f.names.begin(), f.names.end());
@@ -173,6 +172,19 @@ ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::
   std::sort(scan.skipped.begin(), scan.skipped.end());
   std::sort(scan.unreadable.begin(), scan.unreadable.end());
   return scan;
+}
+
+}  // namespace
+
+ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::string> skip_globs,
+                               const KnownFiles* known_files) {
+  WalkedTree w = walk_tree(env_dir, /*skip_record=*/false);
+  return objects_in(w, env_dir, "", skip_globs, known_files);
+}
+
+ObjectScan find_shared_objects(const WalkedTree& dest_walk, const std::string& dest,
+                               std::span<const std::string> skip_globs, const KnownFiles* known_files) {
+  return objects_in(dest_walk, dest, "env/", skip_globs, known_files);
 }
 
 std::vector<std::string> manifest_skip_globs(const bundle::Manifest& m) {
@@ -254,7 +266,7 @@ std::vector<std::string> link_test_environment() { return {"PATH=/usr/sbin:/usr/
 LinkTestResult run_link_test(const std::string& dest, const bundle::Manifest& m, const LinkTestOptions& o) {
   LinkTestResult r;
   r.interpreter = m.interpreter;
-  ObjectScan scan = find_shared_objects(dest + "/env", o.skip_globs, o.known);
+  ObjectScan scan = o.scan ? *o.scan : find_shared_objects(dest + "/env", o.skip_globs, o.known);
   r.objects = scan.objects.size();
   r.skipped = scan.skipped;
   r.unreadable = scan.unreadable;

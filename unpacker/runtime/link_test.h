@@ -29,6 +29,7 @@
 #include "common/bundle/manifest.h"
 #include "common/elf/elf.h"
 #include "common/error.h"
+#include "unpacker/install/installed_tree.h"
 #include "unpacker/stream/writer_pool.h"
 
 namespace airlock::unpacker {
@@ -69,6 +70,11 @@ struct ObjectScan {
 ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::string> skip_globs,
                                const KnownFiles* known = nullptr);
 
+// The same from a walk of DEST (walk_tree): the regular files under
+// DEST/env, opened only when they may be ELF objects.
+ObjectScan find_shared_objects(const WalkedTree& dest_walk, const std::string& dest,
+                               std::span<const std::string> skip_globs, const KnownFiles* known = nullptr);
+
 // The manifest's exemptions: extra["link_test"]["skip"], an array of
 // globs. Throws ManifestError when it is there with another shape.
 std::vector<std::string> manifest_skip_globs(const bundle::Manifest& m);
@@ -102,6 +108,9 @@ struct LinkTestOptions {
   unsigned overall_timeout = kOverallTimeoutSeconds;
   unsigned jobs = 0;  // objects loaded at once; 0: up to 4, no more than the CPUs
   const KnownFiles* known = nullptr;  // what the unpack knows of its files (find_shared_objects)
+  // The objects, when found already (in the unpack's walk); otherwise
+  // DEST/env is walked with `known`.
+  std::optional<ObjectScan> scan;
 };
 
 struct LinkTestResult {
