@@ -1,6 +1,6 @@
 // The decrypted payload, as `unpacker list` and `unpack` read it once the
 // envelope has verified: zstd decompression held to content-bytes, the
-// plaintext tar (libarchive, tar format only) through the entry policy,
+// plaintext tar (PayloadTar: ustar and pax only) through the entry policy,
 // and the manifest check against what the tar held. The input is the
 // plaintext payload tar; the harness compresses it and encrypts it to the
 // test identity, as a signed bundle's payload.age would carry it (the

@@ -1,7 +1,5 @@
 #include "unpacker/stream/extract.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +18,7 @@
 #include "common/bundle/format.h"
 #include "common/elf/elf.h"
 #include "common/hash.h"
+#include "unpacker/stream/payload_tar.h"
 #include "unpacker/stream/writer_pool.h"
 
 namespace airlock::unpacker {
@@ -31,29 +30,6 @@ constexpr size_t kPoolQueuedBytes = 24 << 20;   // bound on bytes waiting for a 
 constexpr uint64_t kMaxManifestBytes = 512 << 20;
 constexpr uint64_t kMaxCaptureBytes = 64 << 20;
 constexpr unsigned kDefaultThreads = 4;
-
-struct ArchiveDeleter {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-
-struct Ctx {
-  PayloadStream& ps;
-  std::exception_ptr err;
-};
-
-la_ssize_t read_cb(archive* a, void* p, const void** buf) {
-  auto* c = static_cast<Ctx*>(p);
-  // No exception may cross libarchive's C frames: keep it and report EIO.
-  try {
-    auto s = c->ps.next();
-    *buf = s.data();
-    return static_cast<la_ssize_t>(s.size());
-  } catch (...) {
-    c->err = std::current_exception();
-    archive_set_error(a, EIO, "payload stream failed");
-    return -1;
-  }
-}
 
 unsigned thread_count(unsigned asked) {
   if (asked) return asked;
@@ -75,18 +51,7 @@ struct DirMode {
 
 ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts) {
   ExtractResult res;
-  Ctx ctx{payload, nullptr};
-  std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
-  if (!a) throw std::bad_alloc();
-  // The tar format only: no compression filters, no other formats.
-  archive_read_support_format_tar(a.get());
-  auto fail = [&](const std::string& what) -> void {
-    if (ctx.err) std::rethrow_exception(ctx.err);
-    const char* s = archive_error_string(a.get());
-    throw Error(Exit::kVerify, "payload tar: " + what + ": " + (s ? s : "unknown error"),
-                "the payload is damaged or not an airlock payload");
-  };
-  if (archive_read_open(a.get(), &ctx, nullptr, read_cb, nullptr) != ARCHIVE_OK) fail("cannot open");
+  PayloadTar tar([&payload] { return payload.next(); });
 
   const bool write = opts.dirfd >= 0;
   std::unique_ptr<WriterPool> pool;
@@ -129,22 +94,17 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
 
   for (;;) {
     check_interrupted();
-    archive_entry* e = nullptr;
-    int r = archive_read_next_header(a.get(), &e);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) fail("bad entry header");
-
-    const char* name = archive_entry_pathname_utf8(e);
-    if (!name) name = archive_entry_pathname(e);
+    TarMember tm;
+    if (!tar.next(tm)) break;
     RawEntry raw;
-    raw.path = name ? name : "";
-    raw.filetype = archive_entry_filetype(e);
-    raw.mode = archive_entry_mode(e);
-    if (const char* hl = archive_entry_hardlink(e)) {
+    raw.path = std::move(tm.path);
+    raw.filetype = tm.filetype;
+    raw.mode = tm.mode | tm.filetype;
+    if (tm.type == '1') {
       raw.has_hardlink = true;
-      raw.hardlink = hl;
+      raw.hardlink = std::move(tm.link);
     }
-    raw.sparse = archive_entry_sparse_count(e) > 0;
+    raw.sparse = tm.sparse;
     size_t parents_before = policy.parent_dirs().size();
     Admitted ad = policy.admit(raw);  // throws UnsafeEntry: exit 3 naming the entry
 
@@ -155,7 +115,7 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
     if (is_manifest && ad.kind != Kind::kFile)
       throw Error(Exit::kVerify, "payload: airlock/manifest.json is not a regular file");
 
-    timespec mtime{archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+    timespec mtime{static_cast<time_t>(tm.mtime), tm.mtime_nsec};
     ExtractedEntry out{ad.path, ad.kind, ad.perm, 0, {}, ad.target};
     size_t index = res.entries.size();
 
@@ -176,11 +136,10 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
       hardlinks.push_back(index);  // linked at the end, once its target is written
     } else {
       ensure_parents(ad.path);
-      la_int64_t declared = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-      if (declared < 0) throw UnsafeEntry(ad.path, "negative size");
+      uint64_t declared = tm.size;
       bool keep = is_manifest || std::find(opts.capture.begin(), opts.capture.end(), ad.path) != opts.capture.end();
       uint64_t keep_cap = is_manifest ? kMaxManifestBytes : kMaxCaptureBytes;
-      bool pooled = write && static_cast<uint64_t>(declared) <= kPoolFileMax && !keep;
+      bool pooled = write && declared <= kPoolFileMax && !keep;
       std::vector<uint8_t> data;
       std::string kept;
       Sha256 sha;
@@ -195,14 +154,10 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
       uint8_t head[16];  // the first bytes, for elf64
       size_t head_len = 0;
       for (;;) {
-        const void* buf = nullptr;
-        size_t n = 0;
-        la_int64_t off = 0;
-        int rr = archive_read_data_block(a.get(), &buf, &n, &off);
-        if (rr == ARCHIVE_EOF) break;
-        if (rr < ARCHIVE_WARN) fail("reading data of \"" + ad.path + "\"");
-        if (static_cast<uint64_t>(off) != size) throw UnsafeEntry(ad.path, "data with holes (sparse entry)");
-        auto* p = static_cast<const uint8_t*>(buf);
+        std::span<const uint8_t> piece = tar.data();
+        if (piece.empty()) break;
+        size_t n = piece.size();
+        const uint8_t* p = piece.data();
         size_t take = std::min(n, sizeof head - head_len);
         std::memcpy(head + head_len, p, take);
         head_len += take;
@@ -272,7 +227,6 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
   }
   if (opts.progress) std::cerr << "\rextracting: " << res.entries.size() << " entries, " << (res.file_bytes >> 20)
                                << " MiB\n";
-  if (ctx.err) std::rethrow_exception(ctx.err);
   // The stream must end cleanly: age's final chunk authenticated, the zstd
   // frame complete, exactly content-bytes of tar.
   payload.finish();

@@ -1,5 +1,5 @@
-// Step 4 of the unpack order: read the plaintext payload tar (libarchive,
-// tar format only, fed by read callbacks from PayloadStream), pass every
+// Step 4 of the unpack order: read the plaintext payload tar (PayloadTar,
+// straight from PayloadStream's blocks), pass every
 // entry through the EntryPolicy, and write it into the staging directory,
 // hashing each file while it is written so the manifest check needs no
 // second pass. With no staging directory (`unpacker list`) nothing is
