@@ -121,6 +121,21 @@ TEST_CASE("unpacker link test: shared objects are ET_DYN without PT_INTERP", "[u
     CHECK(b.unreadable == a.unreadable);
   }
   CHECK(find_shared_objects(walked, t / "dest", globs).objects.size() == 1);
+
+  // Among named paths (the unpack's ELF files and their other names): the
+  // same, whatever else is named; only DEST/env counts.
+  std::vector<std::string> named{"env/lib/libok.so", "env/lib/libok-again.so", "env/lib/foo/plugins/libplug.so",
+                                 "env/lib/notes.so", "env/lib/broken.so", "env/bin/app", "airlock/libok.so"};
+  for (const auto& g : {std::vector<std::string>{}, std::vector<std::string>{"lib/*/plugins/*.so"}}) {
+    ObjectScan a = find_shared_objects(t / "dest/env", g), b = find_shared_objects_among(t / "dest", named, g);
+    REQUIRE(b.objects.size() == a.objects.size());
+    for (size_t i = 0; i < a.objects.size(); ++i) CHECK(b.objects[i].rel == a.objects[i].rel);
+    CHECK(b.skipped == a.skipped);
+    CHECK(b.unreadable == a.unreadable);
+  }
+  s = find_shared_objects_among(t / "dest", std::vector<std::string>{"env/lib/libok-again.so"}, {});
+  REQUIRE(s.objects.size() == 1);  // one name given: that one
+  CHECK(s.objects[0].rel == "lib/libok-again.so");
 }
 
 TEST_CASE("unpacker link test: globs", "[unpacker][link_test]") {

@@ -51,7 +51,10 @@ int audited(AuditTrail& audit, std::string& step, F&& fn) {
 // installed-tree record: files that the later steps rewrite
 // (relocation, the carried loader's path) are left out, so they are read
 // again whatever their times say; pip's files are new and read anyway.
-KnownFiles written_files(const ExtractResult& got, const bundle::Manifest& m) {
+// `candidates` gets the paths (all names, relative to DEST) of the files
+// under env/ that may be shared objects: those that began as ELF, and
+// the rewritten ones.
+KnownFiles written_files(const ExtractResult& got, const bundle::Manifest& m, std::vector<std::string>* candidates) {
   std::set<std::string> rewritten;
   for (const auto& r : m.relocate) rewritten.insert(r.path);
   if (auto rt = m.extra.find("runtime"); rt != m.extra.end() && rt->is_object() && rt->contains("interp") &&
@@ -63,11 +66,17 @@ KnownFiles written_files(const ExtractResult& got, const bundle::Manifest& m) {
     if (e.kind == Kind::kFile && rewritten.count(e.path)) left_out.insert({e.stamp.dev, e.stamp.ino});
   KnownFiles known;
   known.reserve(got.entries.size());
+  std::set<std::string_view> maybe_objects;
   for (const ExtractedEntry& e : got.entries) {
-    if (e.kind != Kind::kFile || e.stamp.ino == 0 || e.sha256.size() != 64) continue;
+    if (e.kind != Kind::kFile) continue;
+    if (e.path.rfind("env/", 0) == 0 && (e.elf64 || rewritten.count(e.path))) maybe_objects.insert(e.path);
+    if (e.stamp.ino == 0 || e.sha256.size() != 64) continue;
     if (!left_out.count({e.stamp.dev, e.stamp.ino})) known.add(e.stamp, e.sha256, e.elf64);
   }
   known.done();
+  for (const ExtractedEntry& e : got.entries)
+    if (maybe_objects.count(e.path) || (e.kind == Kind::kHardlink && maybe_objects.count(e.target)))
+      candidates->push_back(e.path);
   return known;
 }
 
@@ -113,7 +122,8 @@ int run_unpack(const UnpackOptions& o) {
     // other threads) before the link test and the record.
     m.files = {};
     ::malloc_trim(0);
-    KnownFiles known = written_files(got, m);
+    std::vector<std::string> candidates;  // of shared objects
+    KnownFiles known = written_files(got, m, &candidates);
     const size_t extracted = got.entries.size();
     const uint64_t extracted_bytes = got.file_bytes;
     got = ExtractResult();
@@ -139,32 +149,42 @@ int run_unpack(const UnpackOptions& o) {
       if (ir.ran) note(dest + ": offline install done (log: " + log + ")", o.out);
     }
     // The tree as it will be used, pip's extensions included, is recorded
-    // last. It is walked once: the link test finds its objects in the
-    // walk, and since it changes nothing in the tree (no bytecode either)
-    // the files the unpack did not write itself are hashed while it runs.
+    // last, walked once and hashed where the unpack did not write a file
+    // itself. The link test changes nothing in the tree (no bytecode
+    // either), so the record is made while it runs. Its objects are the
+    // extraction's ELF files when pip added nothing; after pip, they are
+    // found in the walk.
     step = kRecordTreeEvent;
     ScanOptions so;
     so.known = &known;
     so.progress = o.out.show_progress() && o.no_link_test;
-    WalkedTree walked = walk_tree(dest);
     std::optional<LinkTestOptions> lo;
     if (!o.no_link_test) {
-      step = "link-test";
       lo.emplace();
       lo->skip_globs = o.link_test_skip;
       for (auto& g : manifest_skip_globs(m)) lo->skip_globs.push_back(std::move(g));
       lo->progress = o.out.show_progress();
       lo->known = &known;
-      lo->scan = find_shared_objects(walked, dest, lo->skip_globs, &known);
     }
-    std::future<std::pair<std::vector<TreeEntry>, ScanStats>> hashing =
-        std::async(std::launch::async, [&dest, so, w = std::move(walked)]() mutable {
-          ScanStats stats;
-          std::vector<TreeEntry> entries = hash_walked(dest, std::move(w), so, &stats);
-          return std::make_pair(std::move(entries), stats);
-        });
+    std::optional<WalkedTree> walked;
+    if (lo) {
+      step = "link-test";
+      if (installed) {
+        walked = walk_tree(dest);
+        lo->scan = find_shared_objects(*walked, dest, lo->skip_globs, &known);
+      } else {
+        lo->scan = find_shared_objects_among(dest, candidates, lo->skip_globs, &known);
+      }
+    }
+    auto hashing = std::async(std::launch::async, [&dest, so, walked = std::move(walked)]() mutable {
+      ScanStats stats;
+      std::vector<TreeEntry> entries = hash_walked(dest, walked ? std::move(*walked) : walk_tree(dest), so, &stats);
+      return std::make_pair(std::move(entries), stats);
+    });
+    candidates = {};
     std::optional<LinkTestResult> lt;
     if (lo) {
+      step = "link-test";
       lt = run_link_test(dest, m, *lo);
       audit.record("link-test", lt->ok() ? "ok" : "failed", link_test_summary(*lt));
       if (!o.out.quiet && !o.out.json)

@@ -187,6 +187,26 @@ ObjectScan find_shared_objects(const WalkedTree& dest_walk, const std::string& d
   return objects_in(dest_walk, dest, "env/", skip_globs, known_files);
 }
 
+ObjectScan find_shared_objects_among(const std::string& dest, std::span<const std::string> paths,
+                                     std::span<const std::string> skip_globs, const KnownFiles* known_files) {
+  UniqueFd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throw_errno("cannot open directory", dest);
+  WalkedTree w;
+  for (const std::string& p : paths) {
+    if (p.rfind("env/", 0) != 0) continue;
+    struct stat st;
+    if (::fstatat(root.get(), p.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw_errno("cannot stat", dest + "/" + p);
+    if (!S_ISREG(st.st_mode)) continue;
+    TreeEntry e;
+    e.path = p;
+    e.type = NodeType::kFile;
+    e.size = static_cast<uint64_t>(st.st_size);
+    w.entries.push_back(std::move(e));
+    w.ids.push_back({st.st_dev, st.st_ino, st.st_nlink, FileStamp::of(st)});
+  }
+  return objects_in(w, dest, "env/", skip_globs, known_files);
+}
+
 std::vector<std::string> manifest_skip_globs(const bundle::Manifest& m) {
   std::vector<std::string> globs;
   auto lt = m.extra.find("link_test");

@@ -75,6 +75,12 @@ ObjectScan find_shared_objects(const std::string& env_dir, std::span<const std::
 ObjectScan find_shared_objects(const WalkedTree& dest_walk, const std::string& dest,
                                std::span<const std::string> skip_globs, const KnownFiles* known = nullptr);
 
+// The same among `paths` (relative to DEST; those outside DEST/env are
+// left out): when the unpack knows every file it wrote, the ones that
+// began as ELF or were rewritten since, under all their names.
+ObjectScan find_shared_objects_among(const std::string& dest, std::span<const std::string> paths,
+                                     std::span<const std::string> skip_globs, const KnownFiles* known = nullptr);
+
 // The manifest's exemptions: extra["link_test"]["skip"], an array of
 // globs. Throws ManifestError when it is there with another shape.
 std::vector<std::string> manifest_skip_globs(const bundle::Manifest& m);
