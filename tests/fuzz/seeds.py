@@ -327,6 +327,9 @@ def payloads(out):
         return buf.getvalue()
     put(out, "payload", "plain.tar", build(False))
     put(out, "payload", "hardlink.tar", build(True))
+    # The tar reader's harness: the first byte sets the pieces' size.
+    put(out, "payload_tar", "plain-whole.tar", b"\0" + build(False))
+    put(out, "payload_tar", "hardlink-by-7.tar", b"\x07" + build(True))
 
 
 # --- the sealed envelope ---------------------------------------------------
