@@ -2,7 +2,7 @@
 # Benchmark: `unpacker unpack` (its default options) against the standard-tools
 # pipeline `age -d | zstd -d | tar -x` on the same bundle, alternating runs.
 # Reports each run's wall time, the median ratio (targets: at most 0.85
-# settled on tmpfs, 0.60 churned on ext4) and the
+# on tmpfs, read churned there; 0.60 churned on ext4) and the
 # unpacker's peak RSS (target <= 128 MiB) from /usr/bin/time -v.
 #
 # usage: tests/bench/unpack_vs_pipeline.sh [PREFIX] [RUNS]
