@@ -240,10 +240,27 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
     throw Error(Exit::kVerify, "payload has no airlock/manifest.json (it must be the last member)");
 
   if (write) {
+    std::unordered_set<std::string_view> linked;  // targets of hardlinks
     for (size_t i : hardlinks) {
       const auto& h = res.entries[i];
       if (::linkat(opts.dirfd, h.target.c_str(), opts.dirfd, h.path.c_str(), 0) != 0)
         throw_errno("cannot create hardlink to " + h.target, h.path);
+      linked.insert(h.target);
+    }
+    // A new name changes the file's ctime: its stamp is taken again, so
+    // the record still takes the digest computed while it was written.
+    for (ExtractedEntry& e : res.entries) {
+      if (linked.empty()) break;
+      if (e.kind != Kind::kFile || !linked.erase(e.path) || e.stamp.ino == 0) continue;
+      struct stat st {};
+      if (::fstatat(opts.dirfd, e.path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw_errno("cannot read", e.path);
+      FileStamp now = FileStamp::of(st);
+      // Only the ctime may have moved: anything else means another writer.
+      if (now.dev == e.stamp.dev && now.ino == e.stamp.ino && now.size == e.stamp.size &&
+          now.mtime_ns == e.stamp.mtime_ns)
+        e.stamp = now;
+      else
+        e.stamp = FileStamp{};
     }
     // Directory modes and times last, deepest first.
     std::sort(dirs.begin(), dirs.end(), [](const DirMode& x, const DirMode& y) { return x.path.size() > y.path.size(); });
