@@ -9,6 +9,7 @@
 
 #include "common/target/probe_file.h"
 #include "packer/checks/doctor.h"
+#include "packer/checks/host_libraries.h"
 #include "packer/target/target.h"
 #include "tests/portable_fixture.h"
 #include "tests/support.h"

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "packer/checks/doctor.h"
+#include "packer/checks/host_libraries.h"
 #include "packer/checks/pack_checks.h"
 #include "packer/stream/read_ahead.h"
 #include "packer/stream/walk.h"

@@ -1,6 +1,5 @@
 #include "packer/checks/doctor.h"
 
-#include <glob.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 
 #include "common/elf/elf.h"
 #include "common/io.h"
+#include "packer/checks/host_libraries.h"
 #include "packer/checks/wheel.h"
 
 namespace fs = std::filesystem;
@@ -20,15 +20,6 @@ namespace fs = std::filesystem;
 namespace airlock::packer {
 
 namespace {
-
-// auditwheel's manylinux_2_17 (manylinux2014) lib_whitelist, plus the
-// dynamic loader, which every glibc system has at this name.
-constexpr std::array<const char*, 24> kBaseline = {
-    "libatomic.so.1", "libgcc_s.so.1", "libstdc++.so.6", "libm.so.6", "libanl.so.1", "libdl.so.2",
-    "librt.so.1", "libc.so.6", "libnsl.so.1", "libutil.so.1", "libpthread.so.0", "libX11.so.6",
-    "libXext.so.6", "libXrender.so.1", "libICE.so.6", "libSM.so.6", "libGL.so.1", "libgobject-2.0.so.0",
-    "libgthread-2.0.so.0", "libglib-2.0.so.0", "libresolv.so.2", "libexpat.so.1", "libz.so.1",
-    "ld-linux-x86-64.so.2"};
 
 struct ElfEntry {
   std::string rel;      // where it is (or will be) inside the environment
@@ -560,52 +551,7 @@ class Doctor {
   DoctorResult res_;
 };
 
-void read_ld_so_conf(const std::string& path, std::vector<std::string>& out, int depth) {
-  if (depth > 8) return;  // include loops
-  std::ifstream f(path);
-  for (std::string line; std::getline(f, line);) {
-    line = line.substr(0, line.find('#'));
-    size_t b = line.find_first_not_of(" \t"), e = line.find_last_not_of(" \t\r");
-    if (b == std::string::npos) continue;
-    line = line.substr(b, e - b + 1);
-    if (line.rfind("include", 0) == 0 && line.size() > 7 && (line[7] == ' ' || line[7] == '\t')) {
-      std::string pattern = line.substr(8);
-      pattern = pattern.substr(pattern.find_first_not_of(" \t"));
-      if (pattern[0] != '/') pattern = fs::path(path).parent_path().string() + "/" + pattern;
-      glob_t g{};
-      if (::glob(pattern.c_str(), 0, nullptr, &g) == 0)
-        for (size_t i = 0; i < g.gl_pathc; ++i) read_ld_so_conf(g.gl_pathv[i], out, depth + 1);
-      ::globfree(&g);
-    } else if (line[0] == '/') {
-      out.push_back(line);
-    }
-  }
-}
-
 }  // namespace
-
-bool is_driver_library(const std::string& soname) {
-  static const char* const kPrefixes[] = {"libGL.", "libGLX", "libEGL.", "libGLES", "libOpenGL.", "libcuda.",
-                                          "libnvidia-", "libOpenCL.", "libvulkan.", "libdrm."};
-  for (const char* p : kPrefixes)
-    if (soname.rfind(p, 0) == 0) return true;
-  return false;
-}
-
-bool in_manylinux_baseline(const std::string& soname) {
-  return std::find_if(kBaseline.begin(), kBaseline.end(), [&](const char* b) { return soname == b; }) != kBaseline.end();
-}
-
-std::vector<std::string> host_library_dirs() {
-  std::vector<std::string> out;
-  read_ld_so_conf("/etc/ld.so.conf", out, 0);
-  for (const char* d : {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"})
-    out.push_back(d);
-  std::vector<std::string> unique;
-  for (const std::string& d : out)
-    if (std::find(unique.begin(), unique.end(), d) == unique.end()) unique.push_back(d);
-  return unique;
-}
 
 DoctorResult run_doctor(const DoctorInput& in) { return Doctor(in).run(); }
 

@@ -98,16 +98,4 @@ struct DoctorResult {
 
 DoctorResult run_doctor(const DoctorInput& in);
 
-// True for libraries every manylinux2014 system provides (PEP 599's list,
-// as auditwheel's policy has it, plus the dynamic loader itself).
-bool in_manylinux_baseline(const std::string& soname);
-
-// Libraries that belong to the node's hardware drivers (libGL, libcuda,
-// ...): never carried from this host.
-bool is_driver_library(const std::string& soname);
-
-// The host's library search directories: /etc/ld.so.conf (with includes)
-// and the loader's defaults.
-std::vector<std::string> host_library_dirs();
-
 }  // namespace airlock::packer
