@@ -16,6 +16,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "common/sha256_pair.h"
 
 namespace airlock::unpacker {
 
@@ -101,42 +102,52 @@ struct WriterPool::Impl {
   size_t spare_bytes = 0;
   static constexpr size_t kSpareMax = 64;
   static constexpr size_t kSpareBytes = 4 << 20;
+  static constexpr size_t kBatch = 8;  // jobs a thread takes at once
 
   void work(size_t me) {
     auto& jobs = queues[me];
+    std::vector<FileJob> batch;
+    std::vector<std::span<const uint8_t>> data;
     for (;;) {
-      FileJob job;
+      batch.clear();
       {
         std::unique_lock lk(mu);
         cv_work[me].wait(lk, [&] { return stop || !jobs.empty(); });
         if (stop && (jobs.empty() || err)) return;
-        job = std::move(jobs.front());
-        jobs.pop_front();
-        --pending;
-        ++busy;
+        // What is queued, up to a few files: hashed two at a time.
+        while (!jobs.empty() && batch.size() < kBatch) {
+          batch.push_back(std::move(jobs.front()));
+          jobs.pop_front();
+          --pending;
+          ++busy;
+        }
       }
-      WrittenFile done{job.index, {}, {}};
-      try {
-        Sha256 sha;
-        sha.update(std::span<const uint8_t>(job.data));
-        done.sha256 = sha.hex_digest();
-        write_new_file_at(dirfd, job.path, job.perm, job.mtime, job.data.data(), job.data.size(), &done.stamp);
-      } catch (...) {
+      data.clear();
+      for (const FileJob& job : batch) data.emplace_back(job.data);
+      std::vector<std::array<uint8_t, 32>> digests = sha256_each(data);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        FileJob& job = batch[i];
+        WrittenFile done{job.index, to_hex(digests[i]), {}};
+        try {
+          write_new_file_at(dirfd, job.path, job.perm, job.mtime, job.data.data(), job.data.size(), &done.stamp);
+        } catch (...) {
+          std::lock_guard lk(mu);
+          if (!err) err = std::current_exception();
+        }
         std::lock_guard lk(mu);
-        if (!err) err = std::current_exception();
+        written.push_back(std::move(done));
+        queued_bytes -= job.accounted;
+        if (spare.size() < kSpareMax && spare_bytes + job.data.capacity() <= kSpareBytes) {
+          spare_bytes += job.data.capacity();
+          job.data.clear();
+          spare.push_back(std::move(job.data));
+        }
+        --busy;
+        cv_space.notify_all();
       }
-      std::lock_guard lk(mu);
-      written.push_back(std::move(done));
-      queued_bytes -= job.accounted;
-      if (spare.size() < kSpareMax && spare_bytes + job.data.capacity() <= kSpareBytes) {
-        spare_bytes += job.data.capacity();
-        job.data.clear();
-        spare.push_back(std::move(job.data));
-      }
-      --busy;
-      cv_space.notify_all();
     }
   }
+
 };
 
 WriterPool::WriterPool(int dirfd, unsigned threads, size_t max_queued_bytes)
