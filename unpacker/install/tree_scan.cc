@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/hash.h"
+#include "common/sha256_pair.h"
 #include "common/io.h"
 #include "common/progress.h"
 #include "unpacker/install/installed_tree.h"
@@ -133,11 +134,52 @@ void hash_files(int root, const std::string& dest, std::vector<TreeEntry>& entri
   std::exception_ptr err;
   auto work = [&] {
     std::vector<uint8_t> buf(1 << 20);
+    // Small files are read whole and hashed a few at a time, two by two
+    // (sha256_each); bigger ones are hashed as they are read.
+    constexpr size_t kWhole = 1 << 20, kBatch = 8;
+    std::vector<std::vector<uint8_t>> whole(kBatch);
+    std::vector<size_t> batch;
+    auto flush = [&] {
+      std::vector<std::span<const uint8_t>> msgs;
+      for (size_t b = 0; b < batch.size(); ++b) msgs.emplace_back(whole[b]);
+      std::vector<std::array<uint8_t, 32>> digests = sha256_each(msgs);
+      uint64_t n = 0;
+      for (size_t b = 0; b < batch.size(); ++b) {
+        TreeEntry& e = entries[jobs[batch[b]]];
+        e.size = whole[b].size();  // what was hashed, even if the file grew since the walk
+        e.sha256 = to_hex(digests[b]);
+        n += e.size;
+      }
+      std::lock_guard lk(mu);
+      progress.add(batch.size(), n);
+      batch.clear();
+    };
+    // Reads what is left of `fd` into `out`, or hashes it into `h`.
+    auto read_rest = [&](int fd, const TreeEntry& e, std::vector<uint8_t>* out, Sha256* h) -> uint64_t {
+      uint64_t n = 0;
+      for (;;) {
+        ssize_t r = ::read(fd, buf.data(), buf.size());
+        if (r < 0) {
+          if (errno == EINTR) continue;
+          throw_errno("read failed", shown(dest, e.path));
+        }
+        if (r == 0) break;
+        auto got = std::span<const uint8_t>(buf.data(), static_cast<size_t>(r));
+        if (out) out->insert(out->end(), got.begin(), got.end());
+        if (h) h->update(got);
+        n += static_cast<uint64_t>(r);
+        if (stop.load(std::memory_order_relaxed)) break;
+      }
+      return n;
+    };
     while (!stop.load(std::memory_order_relaxed)) {
       size_t k = next.fetch_add(1);
-      if (k >= jobs.size()) return;
-      TreeEntry& e = entries[jobs[k]];
       try {
+        if (k >= jobs.size()) {
+          if (!batch.empty()) flush();
+          return;
+        }
+        TreeEntry& e = entries[jobs[k]];
         if (interrupted()) throw Error(Exit::kInterrupted, "interrupted");
         UniqueFd fd(::openat(root, e.path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
         if (!fd) throw_errno("cannot open", shown(dest, e.path));
@@ -145,19 +187,16 @@ void hash_files(int root, const std::string& dest, std::vector<TreeEntry>& entri
         if (::fstat(fd.get(), &st) != 0) throw_errno("cannot read", shown(dest, e.path));
         const FileId& id = ids[jobs[k]];
         if (!S_ISREG(st.st_mode) || st.st_dev != id.dev || st.st_ino != id.ino) changed(shown(dest, e.path));
-        Sha256 h;
-        uint64_t n = 0;
-        for (;;) {
-          ssize_t r = ::read(fd.get(), buf.data(), buf.size());
-          if (r < 0) {
-            if (errno == EINTR) continue;
-            throw_errno("read failed", shown(dest, e.path));
-          }
-          if (r == 0) break;
-          h.update(std::span<const uint8_t>(buf.data(), static_cast<size_t>(r)));
-          n += static_cast<uint64_t>(r);
-          if (stop.load(std::memory_order_relaxed)) return;
+        if (static_cast<uint64_t>(st.st_size) <= kWhole) {
+          std::vector<uint8_t>& out = whole[batch.size()];
+          out.clear();
+          read_rest(fd.get(), e, &out, nullptr);
+          batch.push_back(k);
+          if (batch.size() == kBatch) flush();
+          continue;
         }
+        Sha256 h;
+        uint64_t n = read_rest(fd.get(), e, nullptr, &h);
         e.size = n;  // what was hashed, even if the file grew since the walk
         e.sha256 = h.hex_digest();
         std::lock_guard lk(mu);
