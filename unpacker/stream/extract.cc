@@ -62,7 +62,6 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
   std::unordered_map<std::string, size_t> dir_index;
   std::unordered_set<std::string> explicit_dirs;
   std::vector<size_t> hardlinks;
-  std::vector<uint8_t> big(1 << 20);
   bool manifest_seen = false;
   size_t parents_of_entries = SIZE_MAX;  // implied parents of members other than the manifest
   std::jthread manifest_parser;  // joined on every way out, before `res` goes
