@@ -256,18 +256,29 @@ TreeRecord TreeRecord::parse(std::string_view text) {
   if (text.size() > kMaxTreeRecordBytes) throw TreeRecordError("larger than " + std::to_string(kMaxTreeRecordBytes) + " bytes");
   // nlohmann keeps the last of two equal keys; a record is refused instead
   // (two readers must not see two different records).
-  std::vector<std::set<std::string>> keys;
+  // The keys of each open object: a few each (at most 64, below), so a
+  // list searched in order, reused from one object to the next.
+  std::vector<std::vector<std::string>> keys;
+  size_t open_objects = 0;
   auto strict = [&](int depth, nlohmann::json::parse_event_t ev, ojson& parsed) {
     using E = nlohmann::json::parse_event_t;
     if (depth > 64) throw TreeRecordError("nested too deeply");
-    if (ev == E::object_start) keys.emplace_back();
-    else if (ev == E::object_end) keys.pop_back();
-    else if (ev == E::key && !keys.back().insert(parsed.get<std::string>()).second)
-      throw TreeRecordError("\"" + parsed.get<std::string>() + "\" given twice in an object");
-    // ordered_json finds each key by a linear search, so an object of many
-    // keys would make parsing quadratic (40,000 keys, 430 KB: 7 s); a
-    // record's objects hold a dozen at most.
-    if (ev == E::key && keys.back().size() > 64) throw TreeRecordError("an object with more than 64 keys");
+    if (ev == E::object_start) {
+      if (keys.size() == open_objects) keys.emplace_back();
+      keys[open_objects++].clear();
+    } else if (ev == E::object_end) {
+      --open_objects;
+    } else if (ev == E::key) {
+      std::vector<std::string>& seen = keys[open_objects - 1];
+      const std::string& k = parsed.get_ref<const std::string&>();
+      if (std::find(seen.begin(), seen.end(), k) != seen.end())
+        throw TreeRecordError("\"" + k + "\" given twice in an object");
+      // ordered_json finds each key by a linear search, so an object of
+      // many keys would make parsing quadratic (40,000 keys, 430 KB: 7 s);
+      // a record's objects hold a dozen at most.
+      if (seen.size() == 64) throw TreeRecordError("an object with more than 64 keys");
+      seen.push_back(k);
+    }
     return true;
   };
   ojson j;
