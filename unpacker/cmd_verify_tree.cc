@@ -16,7 +16,9 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <future>
 #include <optional>
+#include <tuple>
 
 #include "common/audit.h"
 #include "common/error.h"
@@ -170,6 +172,18 @@ int run_verify_tree(const VerifyTreeOptions& o) {
 
     // 2. The tree against the record (also when the record is in doubt:
     //    what differs from it is still worth seeing).
+    //    The tree is walked and hashed while the record is read: both
+    //    take a while, and the reading is one thread's work.
+    ScanOptions so;
+    so.threads = o.threads;
+    so.progress = o.out.show_progress();
+    std::future<std::pair<std::vector<TreeEntry>, ScanStats>> scanning;
+    if (have)
+      scanning = std::async(std::launch::async, [&dest, so] {
+        ScanStats scanned;
+        std::vector<TreeEntry> v = scan_tree(dest, so, &scanned);
+        return std::make_pair(std::move(v), scanned);
+      });
     std::optional<TreeRecord> rec;
     if (have) {
       try {
@@ -183,12 +197,9 @@ int run_verify_tree(const VerifyTreeOptions& o) {
     std::vector<Drift> drift;
     ScanStats stats;
     if (rec) {
-      ScanOptions so;
-      so.threads = o.threads;
-      so.progress = o.out.show_progress();
-      found = scan_tree(dest, so, &stats);
+      std::tie(found, stats) = scanning.get();
       drift = compare_trees(rec->entries, found);
-    }
+    }  // else the scan is waited for and left unread, as if it had not run
     std::array<size_t, kDriftKinds> counts{};
     size_t failing = 0, tolerated = 0;
     for (const auto& d : drift) {
