@@ -1,7 +1,6 @@
 #include "common/hash.h"
 
 #include <nettle/sha2.h>
-#include <sodium.h>
 
 #include "common/secure.h"
 

@@ -1,5 +1,6 @@
 // Hashes. SHA-256 from nettle (SHA-NI: ~1.5 GB/s here against libsodium's
-// ~320 MB/s, see docs/benchmarks.md); BLAKE2b-512 from libsodium, as
+// ~320 MB/s, see docs/benchmarks.md; several whole messages two at a time:
+// common/sha256_pair.h); BLAKE2b-512 of our own (common/blake2b.cc), as
 // minisign's prehashed signatures need.
 #pragma once
 

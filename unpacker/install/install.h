@@ -22,11 +22,11 @@ struct InstallResult {
   std::string log_path;
 };
 
-// The argument vector and environment pip is run with (tested directly).
 // Whether a requirements.lock names anything to install: a line that is
 // neither blank nor a comment.
 bool lock_names_anything(std::string_view lock);
 
+// The argument vector and environment pip is run with (tested directly).
 std::vector<std::string> pip_argv(const std::string& dest, const bundle::Manifest& m);
 std::vector<std::string> pip_environment(const std::vector<std::string>& current);
 
