@@ -154,21 +154,18 @@ int run_unpack(const UnpackOptions& o) {
     // either), so the record is made while it runs. Its objects are the
     // extraction's ELF files when pip added nothing; after pip, they are
     // found in the walk.
-    step = kRecordTreeEvent;
     ScanOptions so;
     so.known = &known;
     so.progress = o.out.show_progress() && o.no_link_test;
     std::optional<LinkTestOptions> lo;
+    std::optional<WalkedTree> walked;
     if (!o.no_link_test) {
+      step = "link-test";
       lo.emplace();
       lo->skip_globs = o.link_test_skip;
       for (auto& g : manifest_skip_globs(m)) lo->skip_globs.push_back(std::move(g));
       lo->progress = o.out.show_progress();
       lo->known = &known;
-    }
-    std::optional<WalkedTree> walked;
-    if (lo) {
-      step = "link-test";
       if (installed) {
         walked = walk_tree(dest);
         lo->scan = find_shared_objects(*walked, dest, lo->skip_globs, &known);
@@ -184,7 +181,6 @@ int run_unpack(const UnpackOptions& o) {
     candidates = {};
     std::optional<LinkTestResult> lt;
     if (lo) {
-      step = "link-test";
       lt = run_link_test(dest, m, *lo);
       audit.record("link-test", lt->ok() ? "ok" : "failed", link_test_summary(*lt));
       if (!o.out.quiet && !o.out.json)
