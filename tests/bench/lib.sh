@@ -30,7 +30,13 @@ ab_setup() {
   OLD=$(cd "$2" && pwd); NEW=$(cd "$3" && pwd)
   RUNS=${4:-5}
   PREFIX=${5:-$(pyenv root)/versions/3.11.7}
-  T=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/$kind-ab-XXXXXX")
+  bench_scratch "$kind-ab"
+}
+
+# bench_scratch NAME: T, a new scratch directory under $BENCH_DIR or
+# $TMPDIR (removed on exit), entered.
+bench_scratch() {
+  T=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/$1-XXXXXX")
   trap 'rm -rf "$T"' EXIT
   cd "$T"
 }

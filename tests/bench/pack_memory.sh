@@ -15,9 +15,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
 N=${1:-250000}
 PREFIX=${2:-$(pyenv root)/versions/3.12.1}
-T=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/pack-memory-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T"
+bench_scratch pack-memory
 make_keys "$BIN"
 
 peak() {  # peak RSS in KiB of: packer pack of $1

@@ -24,9 +24,7 @@ PREFIX=${1:-$(pyenv root)/versions/3.11.7}
 RUNS=${2:-5}
 STATE=${BENCH_FS_STATE:-settled}
 case "$STATE" in settled|churned) ;; *) echo "BENCH_FS_STATE must be settled or churned" >&2; exit 2 ;; esac
-T=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/unpack-bench-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T"
+bench_scratch unpack-bench
 
 make_bundle "$BIN" "$PREFIX"
 tar -xf b.sealed payload.age

@@ -15,9 +15,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
 PREFIX=${1:-$(pyenv root)/versions/3.11.7}
 RUNS=${2:-5}
-T=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/verify-tree-bench-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T"
+bench_scratch verify-tree-bench
 
 make_bundle "$BIN" "$PREFIX"
 "$BIN/unpacker" unpack -p "$PUB" -i node.key b.sealed -C "$T/dest" --audit-log audit.jsonl -q >/dev/null
