@@ -1,6 +1,5 @@
 #include "common/build_info.h"
 
-#include <archive.h>
 #include <gnu/libc-version.h>
 #include <nettle/version.h>
 #include <sodium.h>
@@ -17,16 +16,17 @@ namespace {
 // interpreter base address.
 bool statically_linked() { return ::getauxval(AT_BASE) == 0; }
 
-std::string line(const char* key, const std::string& value) {
+}  // namespace
+
+std::string build_info_line(const char* key, const std::string& value) {
   std::string s = key;
   s += ':';
   s.append(s.size() < 13 ? 13 - s.size() : 1, ' ');
   return s + value + "\n";
 }
 
-}  // namespace
-
-std::string build_info() {
+std::string build_info(const std::string& own_libraries) {
+  auto line = build_info_line;
   std::string s;
   s += line("build type", AIRLOCK_BUILD_TYPE);
   s += line("linkage", statically_linked() ? "static (the libraries below are part of this file)"
@@ -37,10 +37,8 @@ std::string build_info() {
   s += line("glibc", ::gnu_get_libc_version());
   s += line("libsodium", ::sodium_version_string());
   s += line("libzstd", ::ZSTD_versionString());
-  std::string archive = ::archive_version_details();  // "libarchive 3.6.2 zlib/1.2.13 ..."
-  if (archive.starts_with("libarchive ")) archive.erase(0, 11);
-  s += line("libarchive", archive);
   s += line("nettle", std::to_string(::nettle_version_major()) + "." + std::to_string(::nettle_version_minor()));
+  s += own_libraries;
   s += line("built with", AIRLOCK_BUILD_PACKAGES);
   return s;
 }

@@ -33,7 +33,8 @@ bool OutputOptions::show_progress() const {
   return progress || ::isatty(2);
 }
 
-int run_main(const char* prog, const char* description, std::span<const Command> commands, int argc, char** argv) {
+int run_main(const char* prog, const char* description, std::span<const Command> commands, int argc, char** argv,
+             std::string (*own_libraries)()) {
   g_prog = prog;
   install_interrupt_handlers();
   CLI::App app{description, prog};
@@ -42,10 +43,10 @@ int run_main(const char* prog, const char* description, std::span<const Command>
   // --verbose in either order.
   CLI::Option* verbose = app.add_flag("--verbose")->description(
       "With --version: also print the build type, compiler, linker and library versions this binary was built with");
-  app.set_version_flag("--version", [prog, verbose]() {
+  app.set_version_flag("--version", [prog, verbose, own_libraries]() {
     std::string v = std::string(prog) + " (airlock) " AIRLOCK_VERSION;
     if (verbose->count() > 0) {
-      v += "\n" + build_info();
+      v += "\n" + build_info(own_libraries ? own_libraries() : "");
       v.pop_back();  // CLI11 ends the text with its own newline
     }
     return v;

@@ -19,7 +19,10 @@ struct Command {
   std::function<std::function<int()>(CLI::App& app)> setup;
 };
 
-int run_main(const char* prog, const char* description, std::span<const Command> commands, int argc, char** argv);
+// `own_libraries`, when given, returns build_info lines (build_info.h) for
+// the libraries only this program links, for `--version --verbose`.
+int run_main(const char* prog, const char* description, std::span<const Command> commands, int argc, char** argv,
+             std::string (*own_libraries)() = nullptr);
 
 // Output style shared by subcommands.
 struct OutputOptions {

@@ -140,9 +140,8 @@ install -m 0644 "$BUILD/man/packer.1" "$BUILD/man/unpacker.1" "$REL/"
   gcc_major=$(c++ -dumpversion | cut -d. -f1)
   dpkg-query -W -f='${Package} ${Version}\n' \
     binutils cmake cpp dpkg-dev g++ "g++-$gcc_major" gcc "gcc-$gcc_major" gzip help2man \
-    libc6-dev "libstdc++-$gcc_major-dev" "libgcc-$gcc_major-dev" libarchive-dev libacl1-dev \
-    libbz2-dev libicu-dev liblz4-dev liblzma-dev libsodium-dev libxml2-dev libzstd-dev \
-    nettle-dev perl zlib1g-dev libarchive13 libsodium23 libzstd1 libnettle8 2>/dev/null | sort || true
+    libc6-dev "libstdc++-$gcc_major-dev" "libgcc-$gcc_major-dev" libarchive-dev libsodium-dev libzstd-dev \
+    nettle-dev perl libarchive13 libsodium23 libzstd1 libnettle8 2>/dev/null | sort || true
 } > "$REL/BUILDINFO"
 chmod 0644 "$REL/BUILDINFO"
 

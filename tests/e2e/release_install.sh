@@ -51,16 +51,18 @@ for prog in packer unpacker; do
   [ "$("$P/bin/$prog" --version)" = "$prog (airlock) $version" ] || fail "$prog --version: $("$P/bin/$prog" --version)"
   "$P/bin/$prog" --version --verbose > "$WORK/$prog.version" || fail "$prog --version --verbose failed"
   "$P/bin/$prog" --verbose --version | cmp -s - "$WORK/$prog.version" || fail "$prog --verbose --version differs from --version --verbose"
-  for key in "build type" linkage compiler linker cmake glibc libsodium libzstd libarchive nettle "built with"; do
+  for key in "build type" linkage compiler linker cmake glibc libsodium libzstd nettle "built with"; do
     grep -qE "^$key: +[^ ]" "$WORK/$prog.version" || fail "$prog --version --verbose has no '$key:' line: $(cat "$WORK/$prog.version")"
   done
   grep -qE '^compiler: +.*[0-9]+\.[0-9]+' "$WORK/$prog.version" || fail "$prog: no compiler version"
   grep -qE '^libsodium: +[0-9]+\.[0-9]+\.[0-9]+$' "$WORK/$prog.version" || fail "$prog: no libsodium version"
   grep -qE '^libzstd: +[0-9]+\.[0-9]+\.[0-9]+$' "$WORK/$prog.version" || fail "$prog: no libzstd version"
-  grep -qE '^libarchive: +[0-9]+\.[0-9]+\.[0-9]+' "$WORK/$prog.version" || fail "$prog: no libarchive version"
   grep -qE '^nettle: +[0-9]+\.[0-9]+$' "$WORK/$prog.version" || fail "$prog: no nettle version"
   ! grep -qF "$BUILD" "$WORK/$prog.version" || fail "$prog --version --verbose names the build directory"
 done
+# libarchive reads the packer's wheels; the unpacker reads its tar itself.
+grep -qE '^libarchive: +[0-9]+\.[0-9]+\.[0-9]+' "$WORK/packer.version" || fail "packer: no libarchive version"
+! grep -q '^libarchive:' "$WORK/unpacker.version" || fail "unpacker names libarchive, which it does not link"
 grep -q '^linkage: *static' "$WORK/unpacker.version" || fail "unpacker does not say it is static"
 grep -q '^linkage: *dynamic' "$WORK/packer.version" || fail "packer does not say it is dynamic"
 # The static unpacker carries its libraries: it reports the versions of

@@ -3,6 +3,18 @@
 # chroot holding only the binary, the bundle and the public key.
 source "$(dirname "$0")/lib.sh"
 file "$UNPACKER" | grep -q "statically linked" || fail "unpacker is not statically linked: $(file "$UNPACKER")"
+# Only what it needs is in it: libsodium, libzstd, nettle (and the C and
+# C++ runtimes), none of libarchive and the codecs and XML parser that
+# Debian's libarchive.a would bring along.
+syms=$(nm "$UNPACKER") || fail "nm $UNPACKER failed"
+for want in sodium_init ZSTD_decompressStream nettle_sha256_update; do
+  grep -q " [Tt] $want$" <<<"$syms" || fail "unpacker has no $want: is nm reading the right file?"
+done
+for lib in 'archive_read_new' 'archive_version_details' 'BZ2_bzDecompress' 'lzma_code' 'LZ4_decompress_safe' \
+           'inflate' 'xmlReadMemory'; do
+  ! grep -q " [Tt] $lib$" <<<"$syms" || fail "unpacker carries $lib, from a library it should not link"
+done
+pass "the unpacker carries libsodium, libzstd and nettle, and no libarchive, bzip2, lzma, lz4, zlib or libxml2"
 cd "$WORK"
 minisign -G -W -p s.pub -s s.key >/dev/null
 age-keygen -o node.key 2>/dev/null
