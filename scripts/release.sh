@@ -8,7 +8,7 @@ usage() {
   cat <<'EOF'
 Usage: scripts/release.sh [-B BUILD_DIR] [-o OUT_DIR] [-j JOBS]
                           [-s MINISIGN_SECRET_KEY [--key-passphrase-file FILE]]
-                          [--allow-dirty]
+                          [--maintainer "NAME <EMAIL>"] [--allow-dirty]
 
 Builds packer, the static unpacker, the man pages and the Debian package in
 a fresh BUILD_DIR (default build-release), with SOURCE_DATE_EPOCH set to the
@@ -29,6 +29,9 @@ OUT_DIR/airlock-VERSION-ARCH-linux/ (OUT_DIR defaults to dist):
   -s KEY     sign SHA256SUMS with this minisign secret key (minisign -S);
              an encrypted key asks for its passphrase on the terminal, or
              reads it from --key-passphrase-file FILE (first line)
+  --maintainer "NAME <EMAIL>"
+             the .deb's Maintainer field and changelog signature; without
+             it they hold a placeholder, and this script says so
   --allow-dirty
              build even though the tree has changes or untracked files
              (the release then does not match any commit)
@@ -45,6 +48,7 @@ JOBS=$(nproc)
 KEY=""
 KEY_PASS=""
 ALLOW_DIRTY=0
+MAINTAINER=""
 while [ $# -gt 0 ]; do
   case $1 in
     -B) BUILD=${2:?-B needs a directory}; shift 2 ;;
@@ -52,13 +56,14 @@ while [ $# -gt 0 ]; do
     -j) JOBS=${2:?-j needs a number}; shift 2 ;;
     -s) KEY=${2:?-s needs a key file}; shift 2 ;;
     --key-passphrase-file) KEY_PASS=${2:?--key-passphrase-file needs a file}; shift 2 ;;
+    --maintainer) MAINTAINER=${2:?--maintainer needs "NAME <EMAIL>"}; shift 2 ;;
     --allow-dirty) ALLOW_DIRTY=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "release.sh: error: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
 
-die() { echo "release.sh: error: $*" >&2; exit "${2:-1}"; }
+die() { echo "release.sh: error: $1" >&2; exit "${2:-1}"; }
 for tool in cmake cpack help2man dpkg-shlibdeps sha256sum gzip; do
   command -v "$tool" >/dev/null || die "no $tool (scripts/setup.sh installs it)" 2
 done
@@ -66,6 +71,12 @@ done
 [ -z "$KEY" ] || [ -f "$KEY" ] || die "no minisign secret key $KEY" 2
 [ -z "$KEY_PASS" ] || [ -f "$KEY_PASS" ] || die "no passphrase file $KEY_PASS" 2
 [ -z "$KEY_PASS" ] || [ -n "$KEY" ] || die "--key-passphrase-file needs -s KEY" 2
+maintainer_re='^[^<>]+ <[^<>@ ]+@[^<>@ ]+>$'
+if [ -n "$MAINTAINER" ]; then
+  [[ $MAINTAINER =~ $maintainer_re ]] || die "--maintainer '$MAINTAINER': give NAME <EMAIL>, as Debian's Maintainer field has it" 2
+else
+  echo "release.sh: warning: no --maintainer: the .deb's Maintainer and changelog name a placeholder address" >&2
+fi
 
 # The source: a clean commit, unless told otherwise. Untracked files count:
 # the build picks up every source file under common/, packer/, unpacker/.
@@ -105,7 +116,10 @@ mkdir -p "$BUILD"
 touch "$BUILD/.airlock-release-build"
 
 echo "release.sh: commit $COMMIT, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH ($(date -u -d "@$SOURCE_DATE_EPOCH" +%FT%TZ))"
-cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DAIRLOCK_TESTS=OFF -DAIRLOCK_WERROR=OFF >"$BUILD/configure.log" ||
+MAINTAINER_ARG=()
+[ -z "$MAINTAINER" ] || MAINTAINER_ARG=(-DAIRLOCK_DEB_MAINTAINER="$MAINTAINER")
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DAIRLOCK_TESTS=OFF -DAIRLOCK_WERROR=OFF "${MAINTAINER_ARG[@]}" \
+  >"$BUILD/configure.log" ||
   { cat "$BUILD/configure.log" >&2; die "configure failed" 2; }
 cmake --build "$BUILD" -j"$JOBS" >"$BUILD/build.log" 2>&1 ||
   { tail -40 "$BUILD/build.log" >&2; die "build failed (log: $BUILD/build.log)" 2; }

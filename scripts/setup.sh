@@ -8,6 +8,8 @@ PACKAGES=(
   # releases (scripts/release.sh): man pages from --help, the .deb's
   # computed Depends (dpkg-shlibdeps), man to read them, git for the commit
   help2man dpkg-dev man-db git
+  # the .deb checked against Debian policy (tests/e2e/release_deb.sh)
+  lintian
   libsodium-dev libarchive-dev libzstd-dev nettle-dev libcli11-dev catch2 nlohmann-json3-dev
   # tests: zlib inflates compressed test vectors
   zlib1g-dev

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `cmake --install BUILD --prefix P` puts the programs in P/bin, the man
-# pages in P/share/man/man1 and README, LICENSE and docs/ in
-# P/share/doc/airlock; the installed programs run from there and
+# pages in P/share/man/man1 and README, LICENSE, Debian's copyright and
+# changelog.gz, and docs/ in P/share/doc/airlock; the installed programs
+# run from there and
 # `--version --verbose` says what they were built with.
 source "$(dirname "$0")/lib.sh"
 BUILD=$(cd "$BIN/.." && pwd)
@@ -31,6 +32,9 @@ for f in README.md LICENSE; do
   cmp -s "$DOC/$f" "$SRC/$f" || fail "$DOC/$f is missing or differs from $SRC/$f"
 done
 grep -q "Apache License" "$DOC/LICENSE" || fail "LICENSE is not the Apache License"
+cmp -s "$DOC/copyright" "$SRC/packaging/deb/copyright" || fail "$DOC/copyright is missing or differs from packaging/deb/copyright"
+zcat "$DOC/changelog.gz" > "$WORK/changelog" || fail "$DOC/changelog.gz is not gzip"
+head -1 "$WORK/changelog" | grep -q "^airlock (" || fail "changelog.gz is not a Debian changelog: $(head -1 "$WORK/changelog")"
 docs=$(cd "$SRC/docs" && find . -type f | sed 's|^\./||' | sort)
 n=0
 for f in $docs; do
@@ -40,10 +44,11 @@ done
 # Nothing else: the install is exactly these files.
 expected=$( { echo bin/packer; echo bin/unpacker; echo share/man/man1/packer.1.gz; echo share/man/man1/unpacker.1.gz
               echo share/doc/airlock/README.md; echo share/doc/airlock/LICENSE
+              echo share/doc/airlock/copyright; echo share/doc/airlock/changelog.gz
               for f in $docs; do echo "share/doc/airlock/docs/$f"; done; } | sort)
 actual=$(cd "$P" && find . -type f | sed 's|^\./||' | sort)
 [ "$actual" = "$expected" ] || fail "installed files differ from the expected list: $(diff <(echo "$expected") <(echo "$actual"))"
-pass "cmake --install: bin/packer, bin/unpacker, 2 man pages, README, LICENSE and $n files of docs/, nothing else"
+pass "cmake --install: bin/packer, bin/unpacker, 2 man pages, README, LICENSE, copyright, changelog.gz and $n files of docs/, nothing else"
 
 # The installed programs run, and record what they were built with.
 version=$(sed -n 's/^project(airlock VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
