@@ -260,8 +260,8 @@ Wheelhouse list_wheelhouse(const std::string& dir) {
     if (!entry.is_regular_file()) continue;
     std::string n = entry.path().filename().string();
     if (ends_with(n, ".whl")) h.wheels.push_back(entry.path().string());
-    else if (ends_with(n, ".tar.gz") || ends_with(n, ".tgz") || ends_with(n, ".tar.bz2") || ends_with(n, ".tar.xz") ||
-             ends_with(n, ".zip"))
+    else if (std::any_of(std::begin(kSdistExtensions), std::end(kSdistExtensions),
+                         [&](std::string_view ext) { return ends_with(n, ext); }))
       h.sdists.push_back(entry.path().string());
   }
   std::sort(h.wheels.begin(), h.wheels.end());

@@ -74,10 +74,14 @@ WheelInfo read_wheel(const std::string& path, const ElfVisitor& on_elf = {});
 std::string install_path(const std::string& member, const std::string& site_packages,
                          const std::string& dist_name);
 
+// The endings of the source distributions a wheelhouse may hold: the check
+// finds them (an error without --allow-sdist), the pack carries them.
+inline constexpr std::string_view kSdistExtensions[] = {".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip"};
+
 // Files of a wheelhouse directory, sorted by name.
 struct Wheelhouse {
   std::vector<std::string> wheels;  // *.whl
-  std::vector<std::string> sdists;  // *.tar.gz, *.tgz, *.tar.bz2, *.tar.xz, *.zip
+  std::vector<std::string> sdists;  // names ending in one of kSdistExtensions
 };
 Wheelhouse list_wheelhouse(const std::string& dir);
 

@@ -8,6 +8,7 @@
 #include "common/cli.h"
 #include "common/error.h"
 #include "common/io.h"
+#include "packer/checks/wheel.h"
 #include "packer/pack.h"
 #include "packer/target/platform_tags.h"
 #include "packer/target/target.h"
@@ -48,7 +49,7 @@ std::optional<WheelName> parse_distribution_filename(const std::string& f) {
       if (p.empty()) return std::nullopt;
     return WheelName{parts[0], parts[1], false};
   }
-  for (std::string_view ext : {".tar.gz", ".zip", ".tar.bz2"}) {
+  for (std::string_view ext : kSdistExtensions) {
     if (!ends_with(f, ext)) continue;
     std::string stem = f.substr(0, f.size() - ext.size());
     auto dash = stem.rfind('-');

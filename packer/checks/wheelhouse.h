@@ -35,8 +35,8 @@ struct WheelName {
   std::string version;  // "2.1.0"
   bool sdist = false;
 };
-// Parses "NAME-VERSION(-BUILD)?-PY-ABI-PLAT.whl" or "NAME-VERSION.tar.gz"/".zip";
-// nullopt for anything else.
+// Parses "NAME-VERSION(-BUILD)?-PY-ABI-PLAT.whl" or "NAME-VERSION" and one of
+// kSdistExtensions (wheel.h); nullopt for anything else.
 std::optional<WheelName> parse_distribution_filename(const std::string& filename);
 
 struct WheelSource {
