@@ -103,7 +103,7 @@ Command link_test_command() {
                 "the loader's message (a missing library, a missing symbol version such as\n"
                 "`GLIBC_2.34'); one whose initialisation crashes, exits or runs longer than 60 s is\n"
                 "named too. An interpreter that cannot start at all is the first failure. This is what\n"
-                "'unpacker unpack' runs last (unless --no-link-test).\n"
+                "'unpacker unpack' runs after pip, before it records the tree (unless --no-link-test).\n"
                 "Plugins that load only inside their host library: exempt them with --link-test-skip\n"
                 "GLOB (repeatable; fnmatch on the path relative to DEST/env, '*' also matches '/'), or\n"
                 "have the bundle carry the globs: 'packer pack --link-test-skip GLOB' (the manifest's\n"
