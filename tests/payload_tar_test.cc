@@ -216,8 +216,36 @@ TEST_CASE("payload tar reader: a damaged or foreign tar is refused, exit 1, nami
   std::memcpy(&h, bad_size.data(), 512);
   bundle::put_octal(h.chksum, 6, bundle::ustar_checksum(h));
   is(std::string(reinterpret_cast<const char*>(&h), 512) + end(), "bad size field");
-  // A global header that only sets a comment changes nothing.
-  CHECK(read_all(header("g", 'g', 17) + padded("17 comment=hello\n") + ok + end(), 512).size() == 1);
+  // No global header, even one that only sets a comment: its bytes would
+  // travel in the payload with no member to account for them.
+  is(header("g", 'g', 17) + padded("17 comment=hello\n") + ok + end(), "global pax header");
+  // Nor any record but those a writer of ours, GNU tar or tarfile makes,
+  // and those only with well-formed values.
+  auto rec = [](const std::string& key, const std::string& value) {
+    std::string body = " " + key + "=" + value + "\n";
+    size_t n = body.size() + 1;
+    while (std::to_string(n).size() + body.size() != n) ++n;
+    return std::to_string(n) + body;
+  };
+  is(pax(rec("comment", "hello")) + ok + end(), "pax record \"comment\"");
+  is(pax(rec("SCHILY.xattr.user.x", "data")) + ok + end(), "pax record \"SCHILY.xattr.user.x\"");
+  is(pax(rec("atime", "abc")) + ok + end(), "pax record \"atime\"");
+  is(pax(rec("uid", "-1")) + ok + end(), "pax record \"uid\"");
+  is(pax(rec("uname", std::string(33, 'u'))) + ok + end(), "pax record \"uname\"");
+  is(pax(rec("hdrcharset", "LATIN")) + ok + end(), "pax record \"hdrcharset\"");
+  CHECK(read_all(pax(rec("atime", "1796178966.851737464") + rec("ctime", "1796178966") + rec("uid", "0") +
+                     rec("gid", "0") + rec("uname", "root") + rec("gname", "root") + rec("hdrcharset", "BINARY")) +
+                     ok + end(),
+                 512)
+            .size() == 1);
+  // One zero block, then nothing: cut short, not ended.
+  is(ok + std::string(512, '\0'), "ends after one end-of-archive block");
+  // A hardlink or a directory with a size: GNU tar and tarfile would read
+  // the next header where this reader would skip data (or the reverse).
+  is(header("env/f", '0', 0) + header("env/g", '1', 512) + header("env/ghost", '0', 0) +
+         end(),
+     "a hardlink member with a size of 512 bytes");
+  is(header("env/d/", '5', 512) + std::string(512, 'x') + end(), "a directory member with a size of 512 bytes");
 }
 
 TEST_CASE("payload tar reader: base-256 and pax sizes and times", "[payload_tar]") {

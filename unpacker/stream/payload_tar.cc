@@ -92,6 +92,17 @@ std::optional<std::pair<int64_t, long>> pax_time(std::string_view s) {
   return std::make_pair(neg ? -v : v, nsec);
 }
 
+// pax records that change nothing here but are well formed: what GNU tar
+// (atime, ctime) and Python's tarfile (uid, gid, uname, gname, hdrcharset)
+// write. Their values are small and checked, so they carry nothing else.
+bool ignorable_pax_record(std::string_view key, std::string_view value) {
+  if (key == "atime" || key == "ctime") return pax_time(value).has_value();
+  if (key == "uid" || key == "gid") return decimal(value).has_value();
+  if (key == "uname" || key == "gname") return value.size() <= 32;
+  if (key == "hdrcharset") return value == "BINARY" || value == "ISO-IR 10646 2000 UTF-8";
+  return false;
+}
+
 unsigned filetype_of(char type) {
   switch (type) {
     case '0': case '1': case 'S': return S_IFREG;  // '1' hardlinks, 'S' GNU sparse: named apart
@@ -182,14 +193,21 @@ bool PayloadTar::next(TarMember& m) {
     }
     if (std::all_of(b, b + kTarBlock, [](uint8_t c) { return c == 0; })) {
       if (have_pax) fail("a pax header is followed by the end of the archive");
-      // The end. After it, only zeros (GNU tar pads to its record size).
+      // The end: two zero blocks, then only zeros (GNU tar pads to its
+      // record size). One zero block and the end of the stream is a
+      // payload cut short.
+      uint64_t zeros = 0;
       for (;;) {
-        if (!fill()) return false;
+        if (!fill()) {
+          if (zeros < kTarBlock) fail("the payload ends after one end-of-archive block (a tar ends with two)");
+          return false;
+        }
         std::span<const uint8_t> rest = blk_.subspan(pos_);
         if (!std::all_of(rest.begin(), rest.end(), [](uint8_t c) { return c == 0; }))
           fail("data after the end-of-archive blocks",
                "the payload carries bytes no member holds; report the bundle to your security staff");
         offset_ += rest.size();
+        zeros += rest.size();
         pos_ = blk_.size();
       }
     }
@@ -212,16 +230,18 @@ bool PayloadTar::next(TarMember& m) {
     if (!size_field || *size_field < 0) fail("bad size field");
     char type = h.typeflag;
 
-    if (type == 'x' || type == 'g') {
-      if (type == 'x' && have_pax) fail("two pax headers in a row");
+    if (type == 'g')
+      fail("a global pax header: airlock payloads have none, and its records would apply to every later member",
+           "the payload was not written by airlock's packer; report the bundle to your security staff");
+    if (type == 'x') {
+      if (have_pax) fail("two pax headers in a row");
       if (static_cast<uint64_t>(*size_field) > kMaxPaxBytes)
         fail("a pax header of " + std::to_string(*size_field) + " bytes (at most " + std::to_string(kMaxPaxBytes) +
              ")");
       std::string text(static_cast<size_t>(*size_field), '\0');
       read_exact(reinterpret_cast<uint8_t*>(text.data()), text.size(), "a pax header");
       skip(bundle::tar_padding(text.size()), "a pax header's padding");
-      Pax global;
-      Pax& into = type == 'x' ? pax : global;
+      Pax& into = pax;
       for (size_t p = 0; p < text.size();) {
         size_t sp = text.find(' ', p);
         if (sp == std::string::npos) fail("malformed pax record (no length)");
@@ -247,17 +267,18 @@ bool PayloadTar::next(TarMember& m) {
           into.mtime = *t;
         } else if (key.substr(0, 11) == "GNU.sparse.") {
           into.sparse = true;
-        }  // others (atime, ctime, uid, hdrcharset, SCHILY.*, ...) change nothing here
+        } else if (!ignorable_pax_record(key, value)) {
+          // Anything else would be bytes that travel in the payload and
+          // that no member, and so no manifest entry, accounts for.
+          fail("pax record " + quote(key) + " (" + std::to_string(value.size()) +
+                   " bytes): not one a payload may carry (path, linkpath, size, mtime; atime, ctime, uid, gid, "
+                   "uname, gname and hdrcharset are read and ignored)",
+               "the payload was not written by airlock's packer or GNU tar; report the bundle to your security "
+               "staff");
+        }
         p += static_cast<size_t>(*len);
       }
-      if (type == 'g') {
-        // Global records would change every later member; airlock
-        // payloads have none, and one that sets a name or size is refused.
-        if (global.path || global.link || global.size || global.sparse)
-          fail("a global pax header that sets path, linkpath, size or sparse records");
-      } else {
-        have_pax = true;
-      }
+      have_pax = true;
       continue;
     }
 
@@ -289,8 +310,15 @@ bool PayloadTar::next(TarMember& m) {
       m.mtime = *t;
     }
     m.sparse = pax.sparse || m.type == 'S';
-    // Only a regular file's bytes are handed out; another member's data
-    // (a hardlink may carry some) is skipped.
+    // A hardlink or a directory with a size: GNU tar and Python's tarfile
+    // read the next header where the size says data would be, others skip
+    // it, so two readers would see two different sets of members.
+    if ((m.type == '1' || m.type == '5') && m.size != 0)
+      fail(std::string(m.type == '1' ? "a hardlink" : "a directory") + " member with a size of " +
+               std::to_string(m.size) + " bytes: readers differ on whether data follows it",
+           "the payload was not written by airlock's packer; report the bundle to your security staff");
+    // Only a regular file's bytes are handed out; those of a member the
+    // entry policy refuses anyway (an unknown type) are skipped.
     // POSIX: symlinks, devices, directories and fifos have no data.
     bool none = m.type == '2' || m.type == '3' || m.type == '4' || m.type == '5' || m.type == '6';
     uint64_t stored = none ? 0 : m.size;
