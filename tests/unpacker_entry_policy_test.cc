@@ -90,3 +90,50 @@ TEST_CASE("unpacker policy: hardlinks only to earlier regular files", "[unpacker
   CHECK_THROWS_WITH(pol.admit(hlink("env/h6", "env/../env/f")), Catch::Contains("outside the payload"));
   CHECK_THROWS_WITH(pol.admit(hlink("env/h7", "")), Catch::Contains("empty target"));
 }
+
+TEST_CASE("unpacker policy: long paths, long names and deep trees are refused, exit 3", "[unpacker][policy]") {
+  auto deep = [](size_t levels) {
+    std::string p = "env";
+    for (size_t i = 0; i < levels; ++i) p += "/a";
+    return p + "/f";
+  };
+  EntryPolicy pol;
+  // At the bounds: admitted.
+  CHECK(exit_of(pol, file(deep(kMaxDepth - 2))) == 0);  // env + levels + f = kMaxDepth components
+  CHECK(exit_of(pol, file("env/" + std::string(kMaxNameBytes, 'n'))) == 0);
+  std::string longest = "env/" + std::string(200, 'p');
+  while (longest.size() + 201 <= kMaxPathBytes) longest += "/" + std::string(200, 'p');
+  longest += "/" + std::string(kMaxPathBytes - longest.size() - 1, 'q');
+  REQUIRE(longest.size() == kMaxPathBytes);
+  CHECK(exit_of(pol, file(longest)) == 0);
+  // One past them: refused as unsafe, before anything is made.
+  EntryPolicy fresh;
+  CHECK(exit_of(fresh, file(deep(kMaxDepth - 1))) == 3);
+  CHECK(exit_of(fresh, file("env/" + std::string(kMaxNameBytes + 1, 'n'))) == 3);
+  CHECK(exit_of(fresh, file(longest + "x")) == 3);
+  // A pax path of 1 MiB is refused at once, not walked level by level.
+  CHECK(exit_of(fresh, file("env/" + std::string(1 << 20, 'x'))) == 3);
+}
+
+TEST_CASE("unpacker policy: the paths held are bounded in bytes", "[unpacker][policy]") {
+  // Many distinct deep paths: each entry adds all its parents. A small
+  // bound here; the real one is kMaxHeldPathBytes.
+  EntryPolicy pol(1 << 20);
+  int code = 0;
+  size_t admitted = 0;
+  for (size_t i = 0; i < 10000 && code == 0; ++i) {
+    std::string p = "env/d" + std::to_string(i);
+    for (int l = 0; l < 20; ++l) p += "/" + std::string(40, 'a');
+    code = exit_of(pol, file(p + "/f"));
+    if (code == 0) ++admitted;
+  }
+  CHECK(code == 3);
+  CHECK(admitted > 10);
+  CHECK(admitted < 200);
+  // The parents still come out top-down, each once.
+  const auto& parents = pol.parent_dirs();
+  REQUIRE(parents.size() > 3);
+  CHECK(parents[0] == "env");
+  CHECK(parents[1] == "env/d0");
+  CHECK(parents[2] == "env/d0/" + std::string(40, 'a'));
+}

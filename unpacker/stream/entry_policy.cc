@@ -19,20 +19,31 @@ std::string normalise_path(std::string_view stored, bool is_dir) {
   // one in a pax record; refuse it wherever it shows.
   if (stored.find('\0') != std::string_view::npos) throw UnsafeEntry(stored, "name contains a NUL byte");
   if (stored.front() == '/') throw UnsafeEntry(stored, "absolute path");
+  if (stored.size() > kMaxPathBytes + 1)  // a directory's one trailing slash aside
+    throw UnsafeEntry(stored.substr(0, 64), "a path of " + std::to_string(stored.size()) + " bytes (at most " +
+                                                std::to_string(kMaxPathBytes) + ")");
   std::string_view p = stored;
   if (p.back() == '/') {
     if (!is_dir) throw UnsafeEntry(stored, "trailing slash on something that is not a directory");
     p.remove_suffix(1);
   }
+  if (p.size() > kMaxPathBytes)
+    throw UnsafeEntry(stored.substr(0, 64), "a path of " + std::to_string(p.size()) + " bytes (at most " +
+                                                std::to_string(kMaxPathBytes) + ")");
   // Each component must be a plain name: `..` would climb out of DEST, and
   // `.` or empty components would let two spellings name one file.
-  size_t start = 0;
+  size_t start = 0, depth = 0;
   bool first = true;
   for (;;) {
     size_t slash = p.find('/', start);
     std::string_view c = p.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (c == "..") throw UnsafeEntry(stored, "\"..\" component");
     if (c.empty() || c == ".") throw UnsafeEntry(stored, "empty or \".\" path component");
+    if (c.size() > kMaxNameBytes)
+      throw UnsafeEntry(stored.substr(0, 64), "a name of " + std::to_string(c.size()) + " bytes (at most " +
+                                                  std::to_string(kMaxNameBytes) + ")");
+    if (++depth > kMaxDepth)
+      throw UnsafeEntry(stored.substr(0, 64), "more than " + std::to_string(kMaxDepth) + " levels of directories");
     if (first) {
       // Only the three payload roots: nothing lands beside them in DEST.
       const auto& roots = bundle::kPayloadRoots;
@@ -106,6 +117,7 @@ Admitted EntryPolicy::admit(const RawEntry& e) {
       throw UnsafeEntry(e.path, "hardlink to " + quote(e.hardlink) + ", which is not an earlier regular file");
     a.target = t;
   }
+  hold(a.path);
   seen_.emplace(a.path, a.kind);
   if (!same_parent) {
     note_parents(a.path);
@@ -115,10 +127,26 @@ Admitted EntryPolicy::admit(const RawEntry& e) {
 }
 
 void EntryPolicy::note_parents(const std::string& path) {
-  for (size_t s = path.find('/'); s != std::string::npos; s = path.find('/', s + 1)) {
-    auto [it, fresh] = implicit_dirs_.emplace(path.substr(0, s));
-    if (fresh) parent_order_.push_back(*it);
+  // From the nearest parent up, until one already noted (its own parents
+  // are then noted too); kept top-down, as they are created.
+  size_t first_new = parent_order_.size();
+  for (size_t s = path.rfind('/'); s != std::string::npos && s > 0; s = path.rfind('/', s - 1)) {
+    std::string dir = path.substr(0, s);
+    if (implicit_dirs_.count(dir)) break;
+    hold(dir);
+    parent_order_.push_back(dir);
+    implicit_dirs_.insert(std::move(dir));
   }
+  std::reverse(parent_order_.begin() + static_cast<std::ptrdiff_t>(first_new), parent_order_.end());
+}
+
+void EntryPolicy::hold(std::string_view path) {
+  // Each path is kept in a map or set and (parents) a list: its bytes
+  // twice, and some 64 bytes of nodes.
+  held_ += 2 * path.size() + 64;
+  if (held_ > max_held_)
+    throw UnsafeEntry(path.substr(0, 64), "the payload's paths need more than " + std::to_string(max_held_ >> 20) +
+                                              " MiB of memory to check (many or long directory names)");
 }
 
 bool EntryPolicy::is_implicit_dir(const std::string& p) const { return implicit_dirs_.count(p) > 0; }
