@@ -85,3 +85,27 @@ TEST_CASE("extraction: every written file's stamp is its stamp at the end, hardl
   CHECK(files == 2);
   CHECK(got.manifest_text == manifest);
 }
+
+TEST_CASE("extraction: directories follow the umask as files do", "[unpacker][extract]") {
+  TempDir t;
+  VectorWriter out;
+  packer::PayloadWriter w(out);
+  w.add_dir("env", 0755, 1700000000);
+  w.add_dir("env/open", 0777, 1700000000);
+  w.add_bytes("env/open/f.txt", 0666, 1700000000, "text");
+  w.add_bytes("airlock/manifest.json", 0644, 1700000000, "{}");
+  w.close();
+  mode_t old = ::umask(022);
+  ExtractResult got = extract(t, out.out);
+  ::umask(old);
+  struct stat d {}, f {};
+  REQUIRE(::lstat((t / "out/env/open").c_str(), &d) == 0);
+  REQUIRE(::lstat((t / "out/env/open/f.txt").c_str(), &f) == 0);
+  // chmod ignores the umask, open applies it: the extraction applies it to
+  // both, so a 0777 directory is no more writable than a 0666 file.
+  CHECK((d.st_mode & 07777) == 0755);
+  CHECK((f.st_mode & 07777) == 0644);
+  // What the payload said is still what the manifest check compares.
+  for (const ExtractedEntry& e : got.entries)
+    if (e.path == "env/open") CHECK(e.perm == 0777);
+}

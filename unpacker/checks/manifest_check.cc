@@ -62,6 +62,13 @@ Manifest check_manifest(ExtractResult& got, const std::string& bundle_id) {
       problem("\"" + e.path + "\" is a " + to_string(to_type(e.kind)) + " but the manifest says " + to_string(f.type));
       continue;
     }
+    // Modes too: a payload must not install a world-writable directory its
+    // signed manifest lists as 0755. (A hardlink shares its target's.)
+    if (f.type != EntryType::kHardlink && f.mode != e.perm) {
+      problem("\"" + e.path + "\" has mode " + bundle::mode_string(e.perm) + ", the manifest says " +
+              bundle::mode_string(f.mode));
+      continue;
+    }
     if (f.type == EntryType::kFile) {
       if (f.size != e.size)
         problem("\"" + e.path + "\" is " + std::to_string(e.size) + " bytes, the manifest says " +

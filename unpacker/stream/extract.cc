@@ -49,8 +49,20 @@ struct DirMode {
 
 }  // namespace
 
+// The process's umask, read before any thread of the extraction creates a
+// file (umask() both sets and returns it).
+static mode_t current_umask() {
+  mode_t u = ::umask(077);
+  ::umask(u);
+  return u;
+}
+
 ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts) {
   ExtractResult res;
+  // Files get their mode through open(), which applies the umask;
+  // directories get theirs through chmod at the end, which does not: the
+  // umask is applied to them here, so both follow it alike.
+  const mode_t umask_bits = current_umask();
   PayloadTar tar([&payload] { return payload.next(); });
 
   const bool write = opts.dirfd >= 0;
@@ -264,7 +276,7 @@ ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts
     // Directory modes and times last, deepest first.
     std::sort(dirs.begin(), dirs.end(), [](const DirMode& x, const DirMode& y) { return x.path.size() > y.path.size(); });
     for (const auto& d : dirs) {
-      if (::fchmodat(opts.dirfd, d.path.c_str(), d.perm, 0) != 0) throw_errno("cannot set mode", d.path);
+      if (::fchmodat(opts.dirfd, d.path.c_str(), d.perm & ~umask_bits, 0) != 0) throw_errno("cannot set mode", d.path);
       if (d.explicit_entry) {
         timespec times[2] = {d.mtime, d.mtime};
         ::utimensat(opts.dirfd, d.path.c_str(), times, AT_SYMLINK_NOFOLLOW);
