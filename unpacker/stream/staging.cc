@@ -68,18 +68,21 @@ bool remove_contents(int dfd) {
 
 }  // namespace
 
-void remove_tree(const std::string& path, bool strict) {
+bool remove_tree(const std::string& path, bool strict) {
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) return;
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT;
   if (!S_ISDIR(st.st_mode)) {
-    if (::unlink(path.c_str()) != 0 && strict) throw_errno("cannot remove", path);
-    return;
+    if (::unlink(path.c_str()) == 0) return true;
+    if (strict) throw_errno("cannot remove", path);
+    return false;
   }
   ::chmod(path.c_str(), 0700);
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   bool ok = fd >= 0 && remove_contents(fd);
   if (fd >= 0) ::close(fd);
-  if ((::rmdir(path.c_str()) != 0 || !ok) && strict) throw_errno("cannot remove", path);
+  if (::rmdir(path.c_str()) == 0 && ok) return true;
+  if (strict) throw_errno("cannot remove", path);
+  return false;
 }
 
 std::string absolute_dest(const std::string& dest) {
@@ -139,7 +142,10 @@ Staging::Staging(const std::string& dest) : dest_(absolute_dest(dest)) {
 Staging::~Staging() {
   if (!committed_) {
     fd_ = UniqueFd();
-    remove_tree(path_);
+    // Nothing may be left behind; if something is, say so and where.
+    if (!remove_tree(path_))
+      warn("could not remove the staging directory " + path_ +
+           " (nothing in it was installed); remove it with: rm -rf '" + path_ + "'");
   }
 }
 
@@ -150,17 +156,36 @@ void Staging::commit() {
   ::umask(mask);
   if (::fchmod(fd_.get(), 0777 & ~mask) != 0) throw_errno("cannot set mode", path_);
   // RENAME_NOREPLACE: if DEST appeared meanwhile, refuse rather than
-  // replace it.
+  // replace it. Where the kernel or file system lacks it (Linux before
+  // 3.15, some network file systems), DEST is made first, empty, so that
+  // one that appeared meanwhile fails the mkdir, and the rename then
+  // replaces only the directory made here.
   if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, dest_.c_str(), RENAME_NOREPLACE) != 0) {
-    if (errno == EINVAL || errno == ENOSYS) {
-      struct stat st {};
-      if (::lstat(dest_.c_str(), &st) == 0) throw Error(Exit::kUsage, dest_ + ": destination appeared meanwhile");
-      if (::rename(path_.c_str(), dest_.c_str()) != 0) throw_errno("cannot rename staging to", dest_);
-    } else {
-      throw_errno("cannot rename staging directory to", dest_);
+    if (errno != EINVAL && errno != ENOSYS) throw_errno("cannot rename staging directory to", dest_);
+    if (::mkdir(dest_.c_str(), 0700) != 0) {
+      if (errno == EEXIST) throw Error(Exit::kUsage, dest_ + ": destination appeared meanwhile");
+      throw_errno("cannot create", dest_);
+    }
+    if (::rename(path_.c_str(), dest_.c_str()) != 0) {
+      int e = errno;
+      ::rmdir(dest_.c_str());
+      throw_errno("cannot rename staging directory to", dest_, e);
     }
   }
   committed_ = true;
+  // The rename went by name. If another user who may write to DEST's
+  // parent put a directory of theirs in the staging directory's place,
+  // DEST is now theirs: it was never verified, and is not reported so.
+  struct stat ours {}, now {};
+  if (::fstat(fd_.get(), &ours) != 0) throw_errno("cannot read", path_);
+  if (::lstat(dest_.c_str(), &now) != 0) throw_errno("cannot read", dest_);
+  if (ours.st_dev != now.st_dev || ours.st_ino != now.st_ino)
+    throw Error(Exit::kVerify,
+                dest_ + ": is not the directory that was verified: something replaced the staging directory " +
+                    path_ + " before it was renamed",
+                "another user can write to " + split(dest_).first +
+                    "; do not use " + dest_ + ", report it to your security staff, and unpack into a directory "
+                    "only you can write to");
 }
 
 void check_free_space(const std::string& dest, uint64_t bytes, uint64_t files) {

@@ -13,8 +13,9 @@
 namespace airlock::unpacker {
 
 // Removes a tree without following symlinks, making read-only directories
-// writable on the way. Errors are ignored (best effort) unless `strict`.
-void remove_tree(const std::string& path, bool strict = false);
+// writable on the way. Throws on an error when `strict`; otherwise goes on
+// with the rest and returns false if anything is left.
+bool remove_tree(const std::string& path, bool strict = false);
 
 // Absolute form of DEST (its parent resolved), without requiring DEST.
 std::string absolute_dest(const std::string& dest);
@@ -31,7 +32,8 @@ class Staging {
   const std::string& path() const { return path_; }
   const std::string& dest() const { return dest_; }
   int fd() const { return fd_.get(); }
-  // Renames the staging directory to DEST; refuses if DEST appeared.
+  // Renames the staging directory to DEST; refuses if DEST appeared, and
+  // fails (exit 1) if what now is DEST is not the directory it filled.
   void commit();
 
  private:
