@@ -72,7 +72,7 @@ rm -rf "$WORK/ok"
 
 # --- payload entry policy: exit 3 ---
 for kind in dotdot absolute outside symlink chardev fifo hardlink-later hardlink-missing hardlink-dir \
-            hardlink-outside setuid setgid sticky duplicate empty-name below-file; do
+            hardlink-outside setuid setgid sticky duplicate empty-name below-file deep long-name; do
   mk --inject "$kind" bundles/$kind.sealed
   check "policy: $kind" 3 bundles/$kind.sealed
 done
@@ -83,9 +83,23 @@ mk --content-bytes 4096 bundles/content-bytes-lie.sealed
 check "more plaintext than content-bytes" 3 bundles/content-bytes-lie.sealed
 
 # --- manifest: exit 1 ---
-for kind in tamper unlisted missing manifest-parent after-manifest no-manifest; do
+for kind in tamper unlisted missing manifest-parent after-manifest no-manifest mode; do
   mk --inject "$kind" bundles/$kind.sealed
   check "manifest: $kind" 1 bundles/$kind.sealed
+done
+grep -q 'has mode 0777, the manifest says 0755' "$WORK/err.txt" || fail "mode: $(cat "$WORK/err.txt")"
+
+# --- a tar that other readers would see differently: exit 1 ---
+# A hardlink with a size: GNU tar lists the header in its "data" as a
+# member (env/zz-ghost), a reader that skipped the data would not; the
+# officer's view (age, zstd, tar) and the unpacker's must not differ.
+mk --inject hardlink-data bundles/hardlink-data.sealed
+tar -xOf bundles/hardlink-data.sealed payload.age | age -d -i node.key | zstd -dq > hd.tar ||
+  fail "cannot open the hardlink-data payload with tar, age and zstd"
+tar -tf hd.tar 2>/dev/null | grep -qx env/zz-ghost || fail "GNU tar does not see the member hidden in a hardlink's data"
+for kind in hardlink-data global-header one-zero-block; do
+  [ -e bundles/$kind.sealed ] || mk --inject "$kind" bundles/$kind.sealed
+  check "tar: $kind" 1 bundles/$kind.sealed
 done
 
 # --- envelope and signatures: exit 1 ---

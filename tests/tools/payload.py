@@ -45,6 +45,12 @@ KINDS = {
     "manifest-parent": "a listed airlock/ directory implied only by the manifest itself",
     "after-manifest": "a member after the manifest",
     "no-manifest": "no manifest at all",
+    "deep": "a file 300 directories deep",
+    "long-name": "a name of 300 bytes",
+    "mode": "a directory whose mode (0777) differs from the manifest's",
+    "hardlink-data": "a hardlink with a size, whose 'data' is another member's header",
+    "global-header": "a global pax header (a comment only)",
+    "one-zero-block": "a tar that ends after one end-of-archive block",
 }
 
 
@@ -118,7 +124,8 @@ def cmd_inject(args):
     first_file = next(norm(m.name) for m, d in members if m.isreg())
     first_dir = next(norm(m.name) for m, d in members if m.isdir() and "/" in norm(m.name)) \
         if any(m.isdir() and "/" in norm(m.name) for m, d in members) else "env"
-    with tarfile.open(out, "w:", format=tarfile.PAX_FORMAT) as t:
+    globals_ = {"comment": "carried by no member"} if kind == "global-header" else None
+    with tarfile.open(out, "w:", format=tarfile.PAX_FORMAT, pax_headers=globals_) as t:
         def add(ti, data=b""):
             t.addfile(ti, io.BytesIO(data) if ti.isreg() else None)
 
@@ -161,6 +168,18 @@ def cmd_inject(args):
                 add(info(first_file + "/inner", size=4), b"evil")
             elif kind == "unlisted":
                 add(info("env/unlisted.txt", size=4), b"evil")
+            elif kind == "deep":
+                add(info("env/" + "d/" * 300 + "f", size=4), b"deep")
+            elif kind == "long-name":
+                add(info("env/" + "n" * 300, size=4), b"long")
+            elif kind == "hardlink-data":
+                # The link's header says 512 bytes follow; they are a whole
+                # header of their own, which tar -t and tarfile list.
+                link = info("env/zz-link", tarfile.LNKTYPE, linkname=first_file)
+                link.size = 512
+                t.fileobj.write(link.tobuf(format=tarfile.PAX_FORMAT))
+                t.fileobj.write(info("env/zz-ghost", size=0).tobuf(format=tarfile.PAX_FORMAT))
+                t.offset += 1024
             elif kind == "missing":
                 manifest["files"].append({"path": "env/listed-but-missing", "type": "file", "size": 0,
                                           "mode": "0644", "sha256": hashlib.sha256(b"").hexdigest()})
@@ -173,6 +192,8 @@ def cmd_inject(args):
                                  if f["path"] == "airlock" or not f["path"].startswith("airlock/")]
             assert any(f["path"] == "airlock" for f in manifest["files"]), "the tree needs an airlock/ directory"
         for m, data in members:
+            if kind == "mode" and m.isdir() and norm(m.name) == first_dir:
+                m.mode = 0o777  # the manifest keeps what the tree had
             if kind == "tamper" and m.isreg() and norm(m.name) == first_file:
                 data = data + b"# tampered\n"
                 m.size = len(data)
@@ -183,6 +204,10 @@ def cmd_inject(args):
             add(info("airlock/manifest.json", size=len(mdata)), mdata)
         if kind == "after-manifest":
             add(info("env/after", size=4), b"late")
+        end = t.offset
+    if kind == "one-zero-block":
+        with open(out, "r+b") as f:
+            f.truncate(end + 512)
 
 
 def cmd_bomb_prefix(args):
