@@ -9,13 +9,9 @@
 #   tests/bench/check_target.sh [PREFIX] [ROUNDS]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
 PREFIX=${1:-$(pyenv root)/versions/3.11.7}
 ROUNDS=${2:-7}
-W=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench-XXXXXX")
-trap 'rm -rf "$W"' EXIT
-cd "$W"
+bench_scratch check-target-bench
 
 find "$PREFIX" -type f -exec sh -c 'head -c4 "$1" | grep -q ELF && echo "$1"' _ {} \; > elf.txt
 echo "prefix: $PREFIX ($(wc -l < elf.txt) ELF files), $ROUNDS rounds"

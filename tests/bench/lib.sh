@@ -1,5 +1,9 @@
 # Shared by the benchmarks.
 
+# The source tree, and the binaries timed: $AIRLOCK_BIN_DIR, or build/bin.
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
+
 # make_keys BIN_DIR: in the current directory, a signing key (sign.key,
 # PUB=its .pub) and a node identity (node.key, RCPT=its age1 recipient).
 make_keys() {

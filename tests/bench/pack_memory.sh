@@ -11,8 +11,6 @@
 # Needs about 1 GiB of disk per 250,000 files under ${BENCH_DIR:-$TMPDIR}.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
 N=${1:-250000}
 PREFIX=${2:-$(pyenv root)/versions/3.12.1}
 bench_scratch pack-memory

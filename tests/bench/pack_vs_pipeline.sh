@@ -20,8 +20,6 @@
 #   to see what another level trades between time and size.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
 PREFIX=${1:-$(pyenv root)/versions/3.11.7}
 ROUNDS=${2:-5}
 CACHE=${BENCH_CACHE:-warm}
@@ -33,8 +31,8 @@ case "$CACHE" in
     drop() { sync; echo 3 > /proc/sys/vm/drop_caches; } ;;
   *) echo "BENCH_CACHE must be warm or cold" >&2; exit 2 ;;
 esac
-W=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench-XXXXXX")
-trap 'rm -rf "$W"' EXIT
+bench_scratch pack-bench
+W=$T
 
 "$BIN/packer" keygen --unencrypted -o "$W/s.key" --audit-log "$W/a.jsonl" -q >/dev/null
 minisign -G -W -p "$W/m.pub" -s "$W/m.key" >/dev/null

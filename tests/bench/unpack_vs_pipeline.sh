@@ -18,8 +18,6 @@
 #            deleted ones and file creation dominates (tar -x 25-30 s here).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
 PREFIX=${1:-$(pyenv root)/versions/3.11.7}
 RUNS=${2:-5}
 STATE=${BENCH_FS_STATE:-settled}

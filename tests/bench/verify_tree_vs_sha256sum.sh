@@ -11,8 +11,6 @@
 # Env: AIRLOCK_BIN_DIR (default build/bin), BENCH_DIR (scratch, default $TMPDIR).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${AIRLOCK_BIN_DIR:-$SRC/build/bin}
 PREFIX=${1:-$(pyenv root)/versions/3.11.7}
 RUNS=${2:-5}
 bench_scratch verify-tree-bench
