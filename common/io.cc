@@ -227,4 +227,10 @@ uint64_t copy_stream(Reader& in, Writer& out) {
   return total;
 }
 
+unsigned current_umask() {
+  mode_t u = ::umask(077);
+  ::umask(u);
+  return static_cast<unsigned>(u);
+}
+
 }  // namespace airlock

@@ -152,6 +152,11 @@ SecureBytes read_secret_file(const std::string& path);
 // an existing one unless `force` (error says to pass --force).
 void write_new_file(const std::string& path, std::string_view data, int mode, bool force);
 
+// The process's umask (umask() can only be read by setting it: 077 is set
+// for that moment, so a file another thread creates meanwhile is no more
+// open than intended).
+unsigned current_umask();
+
 // Pumps a reader into a writer until EOF; returns bytes copied.
 uint64_t copy_stream(Reader& in, Writer& out);
 

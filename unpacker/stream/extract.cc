@@ -18,6 +18,7 @@
 #include "common/bundle/format.h"
 #include "common/elf/elf.h"
 #include "common/hash.h"
+#include "common/io.h"
 #include "unpacker/stream/payload_tar.h"
 #include "unpacker/stream/writer_pool.h"
 
@@ -49,20 +50,12 @@ struct DirMode {
 
 }  // namespace
 
-// The process's umask, read before any thread of the extraction creates a
-// file (umask() both sets and returns it).
-static mode_t current_umask() {
-  mode_t u = ::umask(077);
-  ::umask(u);
-  return u;
-}
-
 ExtractResult extract_payload(PayloadStream& payload, const ExtractOptions& opts) {
   ExtractResult res;
   // Files get their mode through open(), which applies the umask;
   // directories get theirs through chmod at the end, which does not: the
   // umask is applied to them here, so both follow it alike.
-  const mode_t umask_bits = current_umask();
+  const mode_t umask_bits = static_cast<mode_t>(current_umask());
   PayloadTar tar([&payload] { return payload.next(); });
 
   const bool write = opts.dirfd >= 0;

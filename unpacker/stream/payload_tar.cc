@@ -241,7 +241,6 @@ bool PayloadTar::next(TarMember& m) {
       std::string text(static_cast<size_t>(*size_field), '\0');
       read_exact(reinterpret_cast<uint8_t*>(text.data()), text.size(), "a pax header");
       skip(bundle::tar_padding(text.size()), "a pax header's padding");
-      Pax& into = pax;
       for (size_t p = 0; p < text.size();) {
         size_t sp = text.find(' ', p);
         if (sp == std::string::npos) fail("malformed pax record (no length)");
@@ -254,19 +253,19 @@ bool PayloadTar::next(TarMember& m) {
         if (eq == std::string_view::npos || eq == 0) fail("malformed pax record (no key)");
         std::string_view key = rec.substr(0, eq), value = rec.substr(eq + 1);
         if (key == "path") {
-          into.path = std::string(value);
+          pax.path = std::string(value);
         } else if (key == "linkpath") {
-          into.link = std::string(value);
+          pax.link = std::string(value);
         } else if (key == "size") {
           auto v = decimal(value);
           if (!v || *v > kMaxSize) fail("bad pax size " + quote(value));
-          into.size = *v;
+          pax.size = *v;
         } else if (key == "mtime") {
           auto t = pax_time(value);
           if (!t) fail("bad pax mtime " + quote(value));
-          into.mtime = *t;
+          pax.mtime = *t;
         } else if (key.substr(0, 11) == "GNU.sparse.") {
-          into.sparse = true;
+          pax.sparse = true;
         } else if (!ignorable_pax_record(key, value)) {
           // Anything else would be bytes that travel in the payload and
           // that no member, and so no manifest entry, accounts for.

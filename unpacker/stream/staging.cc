@@ -152,8 +152,7 @@ Staging::~Staging() {
 void Staging::commit() {
   // The staging directory was private (0700) while filling; DEST gets the
   // usual mode under the caller's umask.
-  mode_t mask = ::umask(0);
-  ::umask(mask);
+  mode_t mask = static_cast<mode_t>(current_umask());
   if (::fchmod(fd_.get(), 0777 & ~mask) != 0) throw_errno("cannot set mode", path_);
   // RENAME_NOREPLACE: if DEST appeared meanwhile, refuse rather than
   // replace it. Where the kernel or file system lacks it (Linux before
